@@ -95,4 +95,11 @@ d = { 'settings': { 'branch': 'main',
                                   'adaptivellm.data.summary': ('data.html#summary', 'adaptivellm/data.py'),
                                   'adaptivellm.data.summary_json': ('data.html#summary_json', 'adaptivellm/data.py'),
                                   'adaptivellm.data.summary_table': ('data.html#summary_table', 'adaptivellm/data.py'),
-                                  'adaptivellm.data.usd_per_1k': ('data.html#usd_per_1k', 'adaptivellm/data.py')}}}
+                                  'adaptivellm.data.usd_per_1k': ('data.html#usd_per_1k', 'adaptivellm/data.py')},
+            'adaptivellm.ranking': { 'adaptivellm.ranking.best_models': ('ranking.html#best_models', 'adaptivellm/ranking.py'),
+                                     'adaptivellm.ranking.cost_performance_scores': ( 'ranking.html#cost_performance_scores',
+                                                                                      'adaptivellm/ranking.py'),
+                                     'adaptivellm.ranking.model_ranks': ('ranking.html#model_ranks', 'adaptivellm/ranking.py'),
+                                     'adaptivellm.ranking.paper_split': ('ranking.html#paper_split', 'adaptivellm/ranking.py'),
+                                     'adaptivellm.ranking.stratified_splits': ( 'ranking.html#stratified_splits',
+                                                                                'adaptivellm/ranking.py')}}}
