@@ -233,10 +233,14 @@ class ProbeSummary:
         return s + "".join(f"\n  failed {k}: {v}" for k, v in self.failed.items())
 
 # %% ../nbs/01_difficulty.ipynb #368f84fb
+_ALL = object()  # in a run's `stop` set: every problem stops
+
 @patch
-def _job(self:CotProbe, p:dict, i:int, failed:dict):
-    "Sample `i` of problem `p`, unless the problem has already failed"
-    return None if p["id"] in failed else self.sample(p["prompt"], p["id"], i)
+def _job(self:CotProbe, p:dict, i:int, stop:set):
+    "Sample `i` of problem `p`; None when the problem or the run has already failed"
+    if p["id"] in stop or _ALL in stop: return None
+    try: return self.sample(p["prompt"], p["id"], i)
+    except Exception as e: stop.add(_ALL if _is_fatal(e) else p["id"]); raise
 
 @patch
 def _record(self:CotProbe, s:ProbeSummary, res:tuple) -> int:
@@ -258,7 +262,8 @@ def run(self:CotProbe, problems:list, # dicts with `id` and `prompt` (see `read_
     got = {p["id"]: [None] * self.n_samples for p in todo}
     with open(out, "ab", buffering=0) as fh, ThreadPoolExecutor(self.concurrency) as ex, \
          tqdm(total=len(todo), desc="probe", unit="problem", disable=not progress) as bar:
-        jobs = {ex.submit(self._job, p, i, s.failed): (p, i) for p in todo for i in range(self.n_samples)}
+        stop = set()  # failed problems, so that their other samples are not sent
+        jobs = {ex.submit(self._job, p, i, stop): (p, i) for p in todo for i in range(self.n_samples)}
         for f in as_completed(jobs): self._collect(f, *jobs[f], got, s, fh, bar, ex)
     if s.failed: log.warning(f"{len(s.failed)} problems failed: {', '.join(s.failed)}")
     return s
@@ -275,6 +280,7 @@ def _collect(self:CotProbe, f, p, i, got, s, fh, bar, ex):
             ex.shutdown(wait=False, cancel_futures=True)
             raise ProbeError(f"{self.base_url} (model {self.model!r}): {_describe(e)}; stopping the run") from e
         s.failed[pid] = str(e) if isinstance(e, ProbeError) else _describe(e); bar.update(); return
+    if res is None: return  # skipped: a sample of this problem failed
     got[pid][i] = self._record(s, res)
     if any(x is None for x in got[pid]): return
     _append_line(fh, {"id": pid, "prompt": p["prompt"], "think_lengths": got.pop(pid)})
