@@ -257,6 +257,7 @@ def run(self:CotProbe, problems:list, # dicts with `id` and `prompt` (see `read_
        ) -> ProbeSummary:
     "Measure every problem not yet in `out`, appending one line per problem as it completes"
     out = Path(out); done = _done_ids(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     s = ProbeSummary(skipped=[p["id"] for p in problems if p["id"] in done])
     todo = [p for p in problems if p["id"] not in done]
     got = {p["id"]: [None] * self.n_samples for p in todo}
@@ -264,20 +265,22 @@ def run(self:CotProbe, problems:list, # dicts with `id` and `prompt` (see `read_
          tqdm(total=len(todo), desc="probe", unit="problem", disable=not progress) as bar:
         stop = set()  # failed problems, so that their other samples are not sent
         jobs = {ex.submit(self._job, p, i, stop): (p, i) for p in todo for i in range(self.n_samples)}
-        for f in as_completed(jobs): self._collect(f, *jobs[f], got, s, fh, bar, ex)
+        try:
+            for f in as_completed(jobs): self._collect(f, *jobs[f], got, s, fh, bar)
+        except BaseException:  # a refused endpoint, Ctrl-C: send no more requests
+            ex.shutdown(wait=False, cancel_futures=True); raise
     if s.failed: log.warning(f"{len(s.failed)} problems failed: {', '.join(s.failed)}")
     return s
 
 # %% ../nbs/01_difficulty.ipynb #924f303a
 @patch
-def _collect(self:CotProbe, f, p, i, got, s, fh, bar, ex):
+def _collect(self:CotProbe, f, p, i, got, s, fh, bar):
     "Take one finished sample; write its problem's line once all samples are in"
     pid = p["id"]
     if pid in s.failed: return
     try: res = f.result()
     except Exception as e:
         if _is_fatal(e):
-            ex.shutdown(wait=False, cancel_futures=True)
             raise ProbeError(f"{self.base_url} (model {self.model!r}): {_describe(e)}; stopping the run") from e
         s.failed[pid] = str(e) if isinstance(e, ProbeError) else _describe(e); bar.update(); return
     if res is None: return  # skipped: a sample of this problem failed

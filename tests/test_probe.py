@@ -181,6 +181,14 @@ def test_unknown_model_stops_the_run(server, tmp_path):
     assert (tmp_path / "o.jsonl").read_text() == ""
 
 
+def test_unknown_model_stops_concurrent_run_quickly(server, tmp_path):
+    "with requests in flight, a 404 still stops the run: no more than a few of the 60 requests are sent"
+    probe = make_probe(server, "no-such-model", concurrency=3)
+    with pytest.raises(ProbeError, match="HTTP 404"):
+        probe.run(problems(*[f"p{i}" for i in range(20)]), tmp_path / "o.jsonl", progress=False)
+    assert 1 <= sum(server.calls.values()) <= 6
+
+
 def test_bad_prompts_file_rejected_before_any_request(server, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "prompt": "fine"}\n{"id": "b", "promt": "typo"}\n')
