@@ -245,7 +245,7 @@ def test_killed_run_resumes_to_the_same_file(server, tmp_path):
     whole = run_cli(*args, "--out", str(tmp_path / "whole.jsonl"), env_extra=env)
     assert whole.wait(30) == 0
 
-    server.delay = 0.15  # 16 requests, 2 at a time: the run lasts >1 s after its first line
+    server.delay = 0.25  # 16 requests, 2 at a time: the run lasts >1.5 s after its second line
     out = tmp_path / "killed.jsonl"
     proc = run_cli(*args, "--out", str(out), env_extra=env)
     deadline = time.monotonic() + 30
