@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['SHARED_REL', 'PAPER_POOL', 'COMPLEXITYNET_POOL', 'BENCHMARK_NAMES', 'PUBLISHED_FILES', 'OUTCOME_COLUMNS',
            'CF_RATINGS', 'PACKAGE_URL', 'find_data_dir', 'BenchmarkError', 'read_jsonl', 'ModelSpec', 'load_pool',
-           'read_outcomes', 'benchmark_of', 'problem_sort_key', 'ComplexityNet', 'complexitynet_model', 'Benchmark',
-           'load_benchmark', 'pass_at_k', 'usd_per_1k', 'summary_table', 'summary_json', 'summary', 'fetch_data']
+           'read_outcomes', 'benchmark_of', 'problem_sort_key', 'median_think_length', 'ComplexityNet',
+           'complexitynet_model', 'Benchmark', 'load_benchmark', 'pass_at_k', 'usd_per_1k', 'summary_table',
+           'summary_json', 'summary', 'fetch_data']
 
-# %% ../nbs/00_data.ipynb #f554d75b
+# %% ../nbs/00_data.ipynb #ad4d7610
 import importlib.util, json, math, os, re, shutil, statistics, tempfile, urllib.request, zipfile
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,7 +19,7 @@ import pandas as pd
 from fastcore.basics import patch
 from fastcore.script import call_parse
 
-# %% ../nbs/00_data.ipynb #b488c84a
+# %% ../nbs/00_data.ipynb #038c1537
 def _cache_root() -> Path:
     "The cache folder: `$ADAPTIVELLM_CACHE`, else `~/.cache/adaptivellm`"
     return Path(os.environ.get("ADAPTIVELLM_CACHE") or Path.home()/".cache"/"adaptivellm")
@@ -28,7 +29,7 @@ def _repo_root() -> Optional[Path]:
     root = Path(importlib.util.find_spec("adaptivellm").origin).resolve().parent.parent
     return root if (root/"settings.ini").exists() else None
 
-# %% ../nbs/00_data.ipynb #1a73a403
+# %% ../nbs/00_data.ipynb #5bddcce7
 SHARED_REL = Path("../shared/data/adaptivellm-replication")
 
 def _candidates() -> list:
@@ -39,7 +40,7 @@ def _candidates() -> list:
     if _repo_root(): out.append(("../shared/data (repository root)", _repo_root()/SHARED_REL))
     return out + [("cache", _cache_root()/"replication")]
 
-# %% ../nbs/00_data.ipynb #16405565
+# %% ../nbs/00_data.ipynb #8ad97b54
 def find_data_dir(path=None, # a data folder; searched for when None
                   verbose:bool=False): # say which folder was chosen
     "The data folder and how it was found: the argument, `$ADAPTIVELLM_DATA`, `../shared/data`, or the cache"
@@ -55,7 +56,7 @@ def find_data_dir(path=None, # a data folder; searched for when None
                             "Get it with `adaptivellm fetch-data` (downloads the replication package into the cache) "
                             "or point $ADAPTIVELLM_DATA at a folder holding Result/.")
 
-# %% ../nbs/00_data.ipynb #2fa93e3c
+# %% ../nbs/00_data.ipynb #c69d7a0b
 class BenchmarkError(ValueError):
     "Bad input data: names the file, the line and the field"
     def __init__(self, path, line:Optional[int], field:Optional[str], msg:str):
@@ -63,7 +64,7 @@ class BenchmarkError(ValueError):
         where = f"{path}" + (f", line {line}" if line else "") + (f", field '{field}'" if field else "")
         super().__init__(f"{where}: {msg}")
 
-# %% ../nbs/00_data.ipynb #a3de2602
+# %% ../nbs/00_data.ipynb #1fc79a0f
 def read_jsonl(path): # a JSON-lines file
     "Yield `(line_number, record)` for each non-blank line; `BenchmarkError` on a line that is not a JSON object"
     with open(path, encoding="utf-8") as f:
@@ -74,7 +75,7 @@ def read_jsonl(path): # a JSON-lines file
             if not isinstance(rec, dict): raise BenchmarkError(path, i, None, "not a JSON object")
             yield i, rec
 
-# %% ../nbs/00_data.ipynb #729f5eb3
+# %% ../nbs/00_data.ipynb #e6cb7227
 def _field(rec:dict, name:str, types, path, line:int, optional:bool=False):
     "`rec[name]`, checked to be of `types`; a missing or wrongly typed field raises `BenchmarkError`"
     if name not in rec:
@@ -85,7 +86,7 @@ def _field(rec:dict, name:str, types, path, line:int, optional:bool=False):
         raise BenchmarkError(path, line, name, f"expected {getattr(types, '__name__', types)}, got {type(v).__name__}")
     return v
 
-# %% ../nbs/00_data.ipynb #945a3e9a
+# %% ../nbs/00_data.ipynb #a013251d
 @dataclass(frozen=True)
 class ModelSpec:
     "A model of the pool and its price in USD per million output tokens"
@@ -94,14 +95,14 @@ class ModelSpec:
     base_url: Optional[str] = None  # an OpenAI-compatible endpoint serving it, for `route --call`
     model: Optional[str] = None     # the model's name at that endpoint
 
-# %% ../nbs/00_data.ipynb #55379bfc
+# %% ../nbs/00_data.ipynb #49ec0dd1
 PAPER_POOL = [ModelSpec(n, p) for n, p in [
     ("Yi-Coder-1.5B-Chat", 0.14), ("Qwen2.5-Coder-1.5B-Instruct", 0.14), ("CodeLlama-7b-Instruct-hf", 0.42),
     ("starcoder2-15b-instruct-v0.1", 0.72), ("deepseek-coder-v2-lite-instruct", 0.72), ("Codestral-22B-v0.1", 0.95),
     ("deepseek-coder-33b-instruct", 1.26), ("Qwen2.5-Coder-32B-Instruct", 1.26)]]
 COMPLEXITYNET_POOL = [ModelSpec("CodeLlama", 0.42), ModelSpec("GPT3.5", 1.5), ModelSpec("GPT4o", 10.0)]
 
-# %% ../nbs/00_data.ipynb #e91148b4
+# %% ../nbs/00_data.ipynb #75d49ccc
 def _json_array_items(path):
     "Yield `(line_of, item)` for each element of the JSON array in `path`; `line_of(key)` is the line of `key` in it"
     text = Path(path).read_text(encoding="utf-8")
@@ -121,7 +122,7 @@ def _key_line(text:str, start:int, end:int, key:Optional[str]=None) -> int:
     at = text.find(f'"{key}"', start, end) if key else -1
     return text.count("\n", 0, at if at >= 0 else start) + 1
 
-# %% ../nbs/00_data.ipynb #e4a1160e
+# %% ../nbs/00_data.ipynb #182e2eef
 def load_pool(path): # a JSON file `[{"name": ..., "price_per_mtok": ...}, ...]`
     "The pool described by a JSON file, each price checked"
     pool = []
@@ -135,7 +136,7 @@ def load_pool(path): # a JSON file `[{"name": ..., "price_per_mtok": ...}, ...]`
     if not pool: raise BenchmarkError(path, 1, None, "the pool is empty")
     return pool
 
-# %% ../nbs/00_data.ipynb #03134d0c
+# %% ../nbs/00_data.ipynb #caad9382
 def _check_list(rec, name, kind, path, line, n=None):
     "`rec[name]` as a list whose items are all `kind` (and, given `n`, of length `n`)"
     v = _field(rec, name, list, path, line)
@@ -144,7 +145,7 @@ def _check_list(rec, name, kind, path, line, n=None):
     if n is not None and len(v) != n: raise BenchmarkError(path, line, name, f"has {len(v)} items, `results` has {n}")
     return v
 
-# %% ../nbs/00_data.ipynb #5f35a060
+# %% ../nbs/00_data.ipynb #5b128afd
 def _check_rate(rec, path, line, n_passed=None, n=None) -> float:
     "The `pass_rate` of `rec`, in [0, 1] and, given `results`, equal to `n_passed / n`"
     rate = _field(rec, "pass_rate", (int, float), path, line)
@@ -153,14 +154,14 @@ def _check_rate(rec, path, line, n_passed=None, n=None) -> float:
         raise BenchmarkError(path, line, "pass_rate", f"{rate} disagrees with `results` ({n_passed}/{n} passed)")
     return float(rate)
 
-# %% ../nbs/00_data.ipynb #e15a8305
+# %% ../nbs/00_data.ipynb #98c64eca
 def _id_prompt(rec, path, line):
     "The problem id and prompt of a record; an empty prompt is an error"
     pid, prompt = _field(rec, "id", str, path, line), _field(rec, "prompt", str, path, line)
     if not prompt.strip(): raise BenchmarkError(path, line, "prompt", "empty")
     return pid, prompt
 
-# %% ../nbs/00_data.ipynb #75097d9c
+# %% ../nbs/00_data.ipynb #9d2c7d4f
 def _result_row(rec, path, line) -> dict:
     "One outcome from a per-sample `Result` record (token counts in `output_token_counts`, or `response_tokens`)"
     tokens_field = "response_tokens" if "response_tokens" in rec and "output_token_counts" not in rec else "output_token_counts"
@@ -171,7 +172,7 @@ def _result_row(rec, path, line) -> dict:
     return dict(n_samples=n, n_passed=c, pass_rate=_check_rate(rec, path, line, c, n),
                 mean_output_tokens=sum(tokens)/n, first_passed=results[0], first_output_tokens=tokens[0], reconstructed=False)
 
-# %% ../nbs/00_data.ipynb #de8cd89f
+# %% ../nbs/00_data.ipynb #deea6f6d
 def _aggregate_row(rec, path, line) -> dict:
     "One outcome from a `Reconstructed/*.aggregate.jsonl` record (no per-sample data)"
     n = _field(rec, "n_samples", int, path, line)
@@ -181,7 +182,7 @@ def _aggregate_row(rec, path, line) -> dict:
     return dict(n_samples=n, n_passed=round(rate*n), pass_rate=rate, mean_output_tokens=float(mean_t),
                 first_passed=None, first_output_tokens=None, reconstructed=True)
 
-# %% ../nbs/00_data.ipynb #a7683770
+# %% ../nbs/00_data.ipynb #c7f84ba1
 def _human_difficulty(rec, path, line) -> float:
     "LeetCode: 100 - acceptance rate (`acRate`, e.g. '71.2%'); CodeContests: `cf_rating`; else NaN"
     if "cf_rating" in rec: return float(_field(rec, "cf_rating", (int, float), path, line))
@@ -190,7 +191,7 @@ def _human_difficulty(rec, path, line) -> float:
     if not re.fullmatch(r"\d+(\.\d+)?%", ac.strip()): raise BenchmarkError(path, line, "acRate", f"expected a percentage, got {ac!r}")
     return 100 - float(ac.strip()[:-1])
 
-# %% ../nbs/00_data.ipynb #634819f0
+# %% ../nbs/00_data.ipynb #8d123de6
 def read_outcomes(path, # a `Result` file, or a `Reconstructed` aggregate file
                   aggregate:bool=False # per-problem aggregates rather than per-sample results
                  ) -> dict:
@@ -204,7 +205,7 @@ def read_outcomes(path, # a `Result` file, or a `Reconstructed` aggregate file
     if not out: raise BenchmarkError(path, None, None, "no problems in file")
     return out
 
-# %% ../nbs/00_data.ipynb #0a630657
+# %% ../nbs/00_data.ipynb #4b49b8ec
 BENCHMARK_NAMES = {"HumanEval": "HumanEval", "code_contests": "CodeContests", "LeetCode": "LeetCode"}
 
 def benchmark_of(problem_id:str) -> str:
@@ -212,14 +213,14 @@ def benchmark_of(problem_id:str) -> str:
     prefix = problem_id.split("/", 1)[0]
     return BENCHMARK_NAMES.get(prefix, prefix)
 
-# %% ../nbs/00_data.ipynb #c240143c
+# %% ../nbs/00_data.ipynb #1bba350e
 def problem_sort_key(problem_id:str) -> tuple:
     "Order problems as the paper's files do: HumanEval, CodeContests, LeetCode, then others; by number within each"
     prefix, _, rest = problem_id.partition("/")
     order = list(BENCHMARK_NAMES)
     return (order.index(prefix) if prefix in order else len(order), prefix, int(rest) if rest.isdigit() else float("inf"), rest)
 
-# %% ../nbs/00_data.ipynb #d2949b39
+# %% ../nbs/00_data.ipynb #78c43dca
 def _split_name(fname:str, suffix:str):
     "`(model, tag)` of a file named `<model>-output-<tag><suffix>`, else None"
     if not fname.endswith(suffix) or "-output-" not in fname: return None
@@ -234,7 +235,7 @@ def _outcome_files(data_dir:Path) -> dict:
             if key: files[key] = (p, agg)
     return files
 
-# %% ../nbs/00_data.ipynb #daa6916c
+# %% ../nbs/00_data.ipynb #3362faa7
 def _pool_line(pool_path, name) -> Optional[int]:
     "The line of `pool_path` where model `name` is declared"
     return next((line_of("name") for line_of, item in _json_array_items(pool_path) if item.get("name") == name), None)
@@ -245,7 +246,7 @@ def _missing(data_dir, model, tag, pool_path, what="no outcome file"):
     msg = f"model {model!r} has {what} for benchmark {tag!r}; tried {tried}"
     return BenchmarkError(pool_path, _pool_line(pool_path, model), "name", msg) if pool_path else BenchmarkError(data_dir, None, None, msg)
 
-# %% ../nbs/00_data.ipynb #2a0d0e10
+# %% ../nbs/00_data.ipynb #328a0c7e
 def _read_pool_outcomes(data_dir:Path, pool:list, pool_path=None):
     "Problems (id -> prompt, human difficulty) and outcome rows of every pool model on every benchmark"
     files = _outcome_files(data_dir)
@@ -267,13 +268,15 @@ def _read_pool_outcomes(data_dir:Path, pool:list, pool_path=None):
                 rows.append(dict(problem_id=pid, model=m.name, **row))
     return problems, rows
 
-# %% ../nbs/00_data.ipynb #ddddd8cf
-def _nonzero_median(lengths) -> float:
-    "Median of the non-zero, non-null lengths; NaN when there are none"
-    xs = [x for x in lengths if x]
-    return float(statistics.median(xs)) if xs else math.nan
+# %% ../nbs/00_data.ipynb #84128854
+def median_think_length(lengths, # sampled think lengths of one problem; None and 0 are ignored
+                       ) -> float:
+    "Median of the non-zero lengths; NaN when there are none"
+    ok = [x for x in lengths if x]
+    if any(x < 0 for x in ok): raise ValueError(f"negative think length in {list(lengths)}")
+    return float(statistics.median(ok)) if ok else math.nan
 
-# %% ../nbs/00_data.ipynb #d447533e
+# %% ../nbs/00_data.ipynb #442c5001
 def _read_cot(data_dir:Path, ids) -> pd.DataFrame:
     "One row per (problem, reasoner) with the recorded think lengths and their median"
     rows, folder = [], data_dir/"Thinking_Length"
@@ -284,12 +287,12 @@ def _read_cot(data_dir:Path, ids) -> pd.DataFrame:
             pid, tl = _field(rec, "id", str, p, line), _field(rec, "think_lengths", list, p, line)
             if any(x is not None and (isinstance(x, bool) or not isinstance(x, int) or x < 0) for x in tl):
                 raise BenchmarkError(p, line, "think_lengths", "expected non-negative integers (or null)")
-            if pid in ids: rows.append(dict(problem_id=pid, reasoner=key[0], think_lengths=tl, median=_nonzero_median(tl)))
+            if pid in ids: rows.append(dict(problem_id=pid, reasoner=key[0], think_lengths=tl, median=median_think_length(tl)))
     cot = pd.DataFrame(rows, columns=["problem_id", "reasoner", "think_lengths", "median"])
     if cot.duplicated(["problem_id", "reasoner"]).any(): raise BenchmarkError(folder, None, "id", "a problem appears twice for one reasoner")
     return cot.set_index(["problem_id", "reasoner"]).sort_index()
 
-# %% ../nbs/00_data.ipynb #1a299f7b
+# %% ../nbs/00_data.ipynb #f5eb79df
 def _ids(path) -> list:
     "The `id` of every line of a JSONL file"
     return [_field(rec, "id", str, path, line) for line, rec in read_jsonl(path)]
@@ -299,7 +302,7 @@ def _read_paper_split(data_dir:Path) -> Optional[dict]:
     tr, te = data_dir/"Train"/"train_data.jsonl", data_dir/"Train"/"test_data.jsonl"
     return {"train": _ids(tr), "test": _ids(te)} if tr.exists() and te.exists() else None
 
-# %% ../nbs/00_data.ipynb #5c48e198
+# %% ../nbs/00_data.ipynb #aeaa5710
 PUBLISHED_FILES = {"adaptivellm": "predictions_1.jsonl", "adaptivellm-no-finetune": "predictions_2.jsonl"}
 
 def _read_predictions(path) -> pd.Series:
@@ -311,13 +314,13 @@ def _read_predictions(path) -> pd.Series:
         out[_field(rec, "id", str, path, line)] = PAPER_POOL[r].name
     return pd.Series(out, name="model").rename_axis("problem_id")
 
-# %% ../nbs/00_data.ipynb #e3c145c5
+# %% ../nbs/00_data.ipynb #903cee3f
 def _read_published(data_dir:Path) -> Optional[dict]:
     "The published selector outputs, by method name, or None"
     paths = {k: data_dir/"Train"/f for k, f in PUBLISHED_FILES.items()}
     return {k: _read_predictions(p) for k, p in paths.items()} if all(p.exists() for p in paths.values()) else None
 
-# %% ../nbs/00_data.ipynb #779b959d
+# %% ../nbs/00_data.ipynb #b0dee07c
 @dataclass
 class ComplexityNet:
     "The ComplexityNet baseline: its choices on the published test split, its pool and its pool's outcomes"
@@ -329,7 +332,7 @@ def complexitynet_model(label) -> str:
     "The model ComplexityNet's scripts route a difficulty label (1-5) to"
     return "CodeLlama" if int(label) <= 2 else "GPT3.5" if int(label) <= 4 else "GPT4o"
 
-# %% ../nbs/00_data.ipynb #fa6d733a
+# %% ../nbs/00_data.ipynb #4bd3cb0f
 def _read_complexitynet(data_dir:Path) -> Optional[ComplexityNet]:
     "ComplexityNet's choices and pool outcomes from `Baseline/`, or None"
     folder, preds = data_dir/"Baseline", data_dir/"Baseline"/"baseline_test_predictions.jsonl"
@@ -342,7 +345,7 @@ def _read_complexitynet(data_dir:Path) -> Optional[ComplexityNet]:
     outcomes = _outcome_frame(_read_baseline_rows(folder))
     return ComplexityNet(pd.Series(choices, name="model").rename_axis("problem_id"), COMPLEXITYNET_POOL, outcomes)
 
-# %% ../nbs/00_data.ipynb #5b06f484
+# %% ../nbs/00_data.ipynb #2e0391e8
 def _read_baseline_rows(folder:Path) -> list:
     "Outcome rows of ComplexityNet's pool, whose files lie in `Baseline/` itself"
     rows = []
@@ -352,7 +355,7 @@ def _read_baseline_rows(folder:Path) -> list:
         rows += [dict(problem_id=pid, model=m.name, **row) for p in paths for pid, (_, _, row) in read_outcomes(p).items()]
     return rows
 
-# %% ../nbs/00_data.ipynb #d093d2f0
+# %% ../nbs/00_data.ipynb #cb56569c
 OUTCOME_COLUMNS = ["n_samples", "n_passed", "pass_rate", "mean_output_tokens", "first_passed", "first_output_tokens", "reconstructed"]
 
 def _outcome_frame(rows:list) -> pd.DataFrame:
@@ -361,7 +364,7 @@ def _outcome_frame(rows:list) -> pd.DataFrame:
     df = df.astype({"first_passed": "boolean", "first_output_tokens": "Int64", "n_samples": int, "n_passed": int})
     return df.set_index(["problem_id", "model"]).sort_index()  # lexical: use `Benchmark.matrix` for the problem order
 
-# %% ../nbs/00_data.ipynb #9af7be47
+# %% ../nbs/00_data.ipynb #39e4b9b0
 @dataclass
 class Benchmark:
     "Problems, pool, outcomes and chain-of-thought lengths of one data folder, validated"
@@ -382,7 +385,7 @@ class Benchmark:
     @property
     def reasoners(self) -> list: return sorted(self.cot.index.unique("reasoner"))
 
-# %% ../nbs/00_data.ipynb #89fad068
+# %% ../nbs/00_data.ipynb #318e6f31
 @patch
 def matrix(self:Benchmark, column:str="pass_rate", # a column of `outcomes`
            ids=None): # problem ids, in this order; all problems when None
@@ -390,14 +393,14 @@ def matrix(self:Benchmark, column:str="pass_rate", # a column of `outcomes`
     m = self.outcomes[column].unstack("model")[self.models]
     return m.loc[self.problems.index if ids is None else list(ids)]
 
-# %% ../nbs/00_data.ipynb #8439c8ab
+# %% ../nbs/00_data.ipynb #a1c6b738
 @patch
 def medians(self:Benchmark, reasoner:str="DeepSeek-R1-Distill-Qwen-32B") -> pd.Series:
     "Median think length of `reasoner` per problem"
     if reasoner not in self.reasoners: raise KeyError(f"no reasoner {reasoner!r}; the data has {self.reasoners}")
     return self.cot.xs(reasoner, level="reasoner")["median"].reindex(self.problems.index)
 
-# %% ../nbs/00_data.ipynb #a6e0238a
+# %% ../nbs/00_data.ipynb #4e7b2095
 CF_RATINGS = Path("Consistency_Check")/"confusion_matrix"/"CodeContests_with_clusters.jsonl"
 
 def _add_cf_ratings(problems:pd.DataFrame, data_dir:Path):
@@ -407,7 +410,7 @@ def _add_cf_ratings(problems:pd.DataFrame, data_dir:Path):
         pid = _field(rec, "id", str, path, line)
         if pid in problems.index: problems.loc[pid, "human_difficulty"] = float(_field(rec, "cf_rating", (int, float), path, line))
 
-# %% ../nbs/00_data.ipynb #ca475e9b
+# %% ../nbs/00_data.ipynb #d8596572
 def load_benchmark(path=None, # the data folder; found by `find_data_dir` when None
                    pool=None, # a list of `ModelSpec`, a pool JSON file, or None for `PAPER_POOL`
                    verbose:bool=True): # say which data folder was used
@@ -422,7 +425,7 @@ def load_benchmark(path=None, # the data folder; found by `find_data_dir` when N
     return Benchmark(data_dir, source, probs, pool, _outcome_frame(rows), _read_cot(data_dir, set(probs.index)),
                      _read_paper_split(data_dir), _read_published(data_dir), _read_complexitynet(data_dir))
 
-# %% ../nbs/00_data.ipynb #9929e7f7
+# %% ../nbs/00_data.ipynb #506f742c
 def pass_at_k(n:int, # samples drawn
               c:int, # samples that passed
               k:int) -> float: # samples allowed
@@ -431,13 +434,13 @@ def pass_at_k(n:int, # samples drawn
     if n - c < k: return 1.0
     return 1.0 - math.prod(1 - k/i for i in range(n - c + 1, n + 1))
 
-# %% ../nbs/00_data.ipynb #88c4d86a
+# %% ../nbs/00_data.ipynb #b7c2666d
 def usd_per_1k(mean_output_tokens, # mean output tokens per problem (scalar or array)
                price_per_mtok): # USD per million output tokens
     "USD per 1,000 problems"
     return mean_output_tokens * price_per_mtok / 1e6 * 1000
 
-# %% ../nbs/00_data.ipynb #0cd1a3c6
+# %% ../nbs/00_data.ipynb #612be8fa
 def summary_table(bench:Benchmark) -> pd.DataFrame:
     "Per model, per benchmark and over all problems: pass@1, pass@5, mean output tokens, USD per 1,000 problems"
     o = bench.outcomes.join(bench.problems.benchmark, on="problem_id").reset_index()
@@ -449,14 +452,14 @@ def summary_table(bench:Benchmark) -> pd.DataFrame:
     t.insert(4, "usd_per_1k", usd_per_1k(t.mean_output_tokens, t.model.map(bench.prices)))
     return t.set_index(["model", "benchmark"]).loc[bench.models].reset_index()
 
-# %% ../nbs/00_data.ipynb #94622a5c
+# %% ../nbs/00_data.ipynb #9b0a0dff
 def summary_json(bench:Benchmark) -> dict:
     "The summary as `{\"data\": str, \"models\": [row, ...]}`"
     rows = summary_table(bench).to_dict(orient="records")
     return {"data": str(bench.data_dir), "source": bench.source, "n_problems": len(bench.problems),
             "n_reconstructed": int(bench.outcomes.reconstructed.sum()), "models": rows}
 
-# %% ../nbs/00_data.ipynb #b15095cf
+# %% ../nbs/00_data.ipynb #6ca63e57
 @call_parse
 def summary(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../shared/data, the cache)
             pool:str=None, # pool JSON file `[{"name", "price_per_mtok"}, ...]` (default: the paper's 8 models)
@@ -471,7 +474,7 @@ def summary(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../shared/
     for b, t in tab.groupby("benchmark", sort=False):
         print(f"\n== {b} ({t.n_problems.max()} problems)\n" + t.drop(columns=["benchmark", "n_problems"]).to_string(index=False, float_format="%.3f"))
 
-# %% ../nbs/00_data.ipynb #80510741
+# %% ../nbs/00_data.ipynb #dd852fc2
 def _json_dumps(obj) -> str:
     "JSON text, with NaN written as null"
     return json.dumps(_nan_to_none(obj))
@@ -483,7 +486,7 @@ def _nan_to_none(o):
     if isinstance(o, float) and math.isnan(o): return None
     return o.item() if hasattr(o, "item") else o
 
-# %% ../nbs/00_data.ipynb #8b190235
+# %% ../nbs/00_data.ipynb #bfcaa84b
 PACKAGE_URL = "https://github.com/cjhCoder7/AdaptiveLLM/archive/refs/heads/main.zip"
 
 def _safe_extract(zf:zipfile.ZipFile, dest:Path):
@@ -492,14 +495,14 @@ def _safe_extract(zf:zipfile.ZipFile, dest:Path):
         if m.startswith("/") or ".." in Path(m).parts: raise BenchmarkError(zf.filename, None, m, "archive member escapes the folder")
     zf.extractall(dest)
 
-# %% ../nbs/00_data.ipynb #cd48ec6a
+# %% ../nbs/00_data.ipynb #0991486f
 def _data_root(folder:Path) -> Path:
     "The shallowest folder under `folder` that holds `Result/`"
     hits = sorted((p.parent for p in folder.rglob("Result") if p.is_dir()), key=lambda p: len(p.parts))
     if not hits: raise BenchmarkError(folder, None, None, "no Result/ folder found in the fetched data")
     return hits[0]
 
-# %% ../nbs/00_data.ipynb #038f50ac
+# %% ../nbs/00_data.ipynb #677ecb0c
 def _fetch_into(source:str, work:Path) -> Path:
     "Download or copy `source` into the scratch folder `work`; the data root found there"
     if Path(source).is_dir():
@@ -512,7 +515,7 @@ def _fetch_into(source:str, work:Path) -> Path:
     with zipfile.ZipFile(archive) as zf: _safe_extract(zf, work/"unzipped")
     return _data_root(work/"unzipped")
 
-# %% ../nbs/00_data.ipynb #ae0da7d9
+# %% ../nbs/00_data.ipynb #2ba1fa54
 @call_parse
 def fetch_data(source:str=PACKAGE_URL, # a URL of a zip archive, a local zip file, or a local data folder
                dest:str=None, # where the data goes (default: the cache's replication/ folder)
