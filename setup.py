@@ -12,6 +12,7 @@ cfg_keys = 'version description keywords author author_email'.split()
 expected = cfg_keys + "lib_name user branch license status min_python audience language".split()
 for o in expected: assert o in cfg, "missing expected setting: {}".format(o)
 setup_cfg = {o: cfg[o] for o in cfg_keys}
+setup_cfg['keywords'] = setup_cfg['keywords'].split()
 
 licenses = {
     'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache Software License'),
@@ -29,6 +30,7 @@ dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 
 setuptools.setup(
     name=cfg['lib_name'],
+    **setup_cfg,
     license=lic[0],
     classifiers=[
         'Development Status :: ' + statuses[int(cfg['status'])],

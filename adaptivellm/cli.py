@@ -14,6 +14,7 @@ from fastcore.script import anno_parser
 COMMANDS = {
     "summary": "adaptivellm.data:summary",
     "fetch-data": "adaptivellm.data:fetch_data",
+    "probe": "adaptivellm.difficulty:probe",
     "generate": "adaptivellm.execution:generate",
     "execute": "adaptivellm.execution:execute",
 }
@@ -29,6 +30,17 @@ def _usage() -> str:
     "What `adaptivellm --help` prints"
     return "usage: adaptivellm {" + ",".join(COMMANDS) + "} [options]\n  adaptivellm COMMAND --help for a command's options"
 
+# %% ../nbs/10_cli.ipynb #9e4a61d2
+def _underscore_flags(parser, # the subcommand's `ArgumentParser`
+                      argv:list) -> list: # its arguments
+    "`argv` with `--some-flag` spelled `--some_flag` where only the latter is defined"
+    known = {s for a in parser._actions for s in a.option_strings}
+    def _fix(a):
+        name, eq, val = a.partition("=")
+        alt = "--" + name[2:].replace("-", "_")
+        return alt + eq + val if a.startswith("--") and name not in known and alt in known else a
+    return [_fix(a) for a in argv]
+
 # %% ../nbs/10_cli.ipynb #31f586da
 def main(argv:list=None): # arguments after the program name; `sys.argv[1:]` when None
     "Run `adaptivellm COMMAND [options]`"
@@ -37,7 +49,8 @@ def main(argv:list=None): # arguments after the program name; `sys.argv[1:]` whe
         print(_usage(), file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv[:1] in (["-h"], ["--help"]) else 2
     func = _resolve(argv[0])
-    args = vars(anno_parser(func, prog=f"adaptivellm {argv[0]}").parse_args(argv[1:]))
+    parser = anno_parser(func, prog=f"adaptivellm {argv[0]}")
+    args = vars(parser.parse_args(_underscore_flags(parser, argv[1:])))
     for k in ("pdb", "xtra"): args.pop(k, None)
     res = func(**args)
     return res if isinstance(res, int) else 0

@@ -1,0 +1,54 @@
+"Shared pytest helpers: where the replication data is, running the CLI, small data folders built per test."
+import json, os, subprocess, sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("ADAPTIVELLM_DATA") or ROOT.parent/"shared"/"data"/"adaptivellm-replication")
+
+
+def run_cli(*args, input=None, env=None, timeout=600, check=True):
+    "Run `adaptivellm ARGS` in a fresh interpreter; the CompletedProcess"
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    cmd = [sys.executable, "-c", "from adaptivellm.cli import main; raise SystemExit(main())", *map(str, args)]
+    res = subprocess.run(cmd, input=input, capture_output=True, text=True, env=full_env, timeout=timeout)
+    if check and res.returncode != 0: raise AssertionError(f"{args} exited {res.returncode}:\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    if not (DATA/"Result").is_dir(): pytest.skip(f"replication data not found at {DATA}")
+    return DATA
+
+
+def write_jsonl(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def make_result_rows(n_problems, prefix="Toy", seed=0, n_samples=5):
+    "Result-format rows with deterministic outcomes"
+    rows = []
+    for i in range(n_problems):
+        results = [(i * 7 + j * 3 + seed) % 4 != 0 for j in range(n_samples)]
+        tokens = [100 + 10 * i + j + seed for j in range(n_samples)]
+        rows.append({"id": f"{prefix}/{i}", "prompt": f"Write a function number {i}.", "responses": ["```python\npass\n```"] * n_samples,
+                     "results": results, "output_token_counts": tokens, "pass_rate": sum(results) / n_samples})
+    return rows
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    "A complete small data folder: 2 benchmarks x 3 models, a pool file, think lengths"
+    root = tmp_path/"data"
+    pool = [{"name": "tiny", "price_per_mtok": 0.1}, {"name": "mid", "price_per_mtok": 0.5}, {"name": "big", "price_per_mtok": 2.0}]
+    for s, m in enumerate(pool):
+        for tag in ("Alpha", "Beta"):
+            write_jsonl(root/"Result"/f"{m['name']}-output-{tag}.jsonl", make_result_rows(6, prefix=tag, seed=s))
+    for tag in ("Alpha", "Beta"):
+        write_jsonl(root/"Thinking_Length"/f"R1-output-{tag}.jsonl",
+                    [{"id": f"{tag}/{i}", "prompt": "p", "think_lengths": [1000 * (i + 1) + j for j in range(10)]} for i in range(6)])
+    (root/"pool.json").write_text(json.dumps(pool, indent=1))
+    return root
