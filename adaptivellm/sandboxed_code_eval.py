@@ -5,14 +5,15 @@
 # %% auto #0
 __all__ = ['SandboxedCodeEval']
 
-# %% ../nbs/09a_sandboxed_code_eval.ipynb #e28a9c9f
+# %% ../nbs/09a_sandboxed_code_eval.ipynb #e7ced8fa
 import datasets
 import evaluate  # one module per line: evaluate.load parses these lines
 from collections import defaultdict
 from fastcore.basics import patch
-from .execution import estimate_pass_at_k, run_many
+from .data import pass_at_k
+from .execution import run_many
 
-# %% ../nbs/09a_sandboxed_code_eval.ipynb #ddc3b248
+# %% ../nbs/09a_sandboxed_code_eval.ipynb #a6be122c
 class SandboxedCodeEval(evaluate.Metric):
     "`code_eval`'s inputs and outputs, with every candidate run in adaptivellm's sandbox"
     def _info(self):
@@ -20,7 +21,7 @@ class SandboxedCodeEval(evaluate.Metric):
             citation="Chen et al. 2021, Evaluating Large Language Models Trained on Code", inputs_description="predictions: list of candidate lists; references: test programs; k: list of k",
             features=datasets.Features({"predictions": datasets.Sequence(datasets.Value("string")), "references": datasets.Value("string")}))
 
-# %% ../nbs/09a_sandboxed_code_eval.ipynb #5bad8d98
+# %% ../nbs/09a_sandboxed_code_eval.ipynb #75c204f0
 def _per_candidate(predictions:list, runs:list) -> dict:
     "code_eval's per-candidate results: problem index -> [(candidate index, result dict)]"
     runs, results = iter(runs), defaultdict(list)
@@ -31,7 +32,7 @@ def _per_candidate(predictions:list, runs:list) -> dict:
             results[task_id].append((cid, dict(task_id=task_id, passed=r.passed, result=result, completion_id=cid)))
     return results
 
-# %% ../nbs/09a_sandboxed_code_eval.ipynb #b5e3eb4f
+# %% ../nbs/09a_sandboxed_code_eval.ipynb #afcaef8a
 @patch
 def _compute(self:SandboxedCodeEval, predictions, references, k=[1, 10], num_workers=2, timeout=10.0):
     "pass@k (for each k no larger than every problem's candidate count) and each candidate's result"
@@ -39,4 +40,4 @@ def _compute(self:SandboxedCodeEval, predictions, references, k=[1, 10], num_wor
     results = _per_candidate(predictions, runs)
     nc = [(len(v), sum(x[1]["passed"] for x in v)) for v in results.values()]
     ks = [k] if isinstance(k, int) else k
-    return {f"pass@{kk}": sum(estimate_pass_at_k(n, c, kk) for n, c in nc) / len(nc) for kk in ks if all(n >= kk for n, _ in nc)}, results
+    return {f"pass@{kk}": sum(pass_at_k(n, c, kk) for n, c in nc) / len(nc) for kk in ks if all(n >= kk for n, _ in nc)}, results

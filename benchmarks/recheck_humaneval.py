@@ -9,6 +9,13 @@ import pandas as pd
 from adaptivellm.execution import agreement_table, benchmark_tests, disagreement_causes, os_isolation, recheck
 
 
+def _markdown(df: pd.DataFrame, index=True) -> str:
+    "A markdown table of `df` (no tabulate dependency)"
+    df = df.reset_index() if index else df
+    rows = [list(map(str, df.columns))] + [[f"{v:.2f}" if isinstance(v, float) else str(v) for v in r] for r in df.itertuples(index=False)]
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows[:1] + [["---"] * len(rows[0])] + rows[1:])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.environ.get("ADAPTIVELLM_DATA", "../shared/data/adaptivellm-replication"))
@@ -24,8 +31,8 @@ def main():
     secs = time.monotonic() - start
     if a.csv: df.to_csv(a.csv, index=False)
     print(f"{len(df)} programs in {secs:.0f} s ({len(df) / secs:.1f} programs/s, {a.workers} workers, timeout {a.timeout} s)\n")
-    print(agreement_table(df).to_markdown(), "\n")
-    print(disagreement_causes(df).to_markdown(index=False))
+    print(_markdown(agreement_table(df)), "\n")
+    print(_markdown(disagreement_causes(df), index=False))
 
 
 if __name__ == "__main__": main()

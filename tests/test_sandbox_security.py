@@ -148,3 +148,16 @@ def test_many_hostile_programs_in_parallel_leave_the_harness_working():
 def test_file_size_limit_stops_huge_output():
     r = run_tests("import sys\nwhile True: sys.stdout.write('x' * 65536)", "", timeout=10, limits=SandboxLimits(file_mb=1, max_output=300))
     assert r.status == "failed" and len(r.output) < 400
+
+
+@pytest.mark.parametrize("prog, tests, blocked", [
+    ("import os\nopen(f'/proc/{os.getppid()}/environ', 'rb').read()", "", "another process's /proc entry"),
+    ("import os, signal\nos.kill(os.getppid(), signal.SIGTERM)", "", "os.kill of another process"),
+    ("import socket\nsocket.socket().connect(('127.0.0.1', 9))", "", "socket.connect is not allowed"),
+    ("import subprocess\nsubprocess.run(['true'])", "", "is not allowed"),
+    ("import shutil\nshutil.rmtree('/nonexistent-adaptivellm-dir')", "", "outside the working directory"),
+])
+def test_the_guard_alone_refuses(prog, tests, blocked):
+    "Without the OS layer (as for a user who is not root) the in-process guard still refuses each of these"
+    r = run_tests(prog, tests, timeout=5, isolate=False)
+    assert r.status == "failed" and blocked in r.output, r.output
