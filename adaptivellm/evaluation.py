@@ -4,18 +4,18 @@
 
 # %% auto #0
 __all__ = ['METRICS', 'outcomes_and_prices', 'pair_metrics', 'evaluate_choice', 'single_choice', 'oracle_choice',
-           'paper_score_oracle_choice', 'random_metrics', 'baseline_rows', 'convex_frontier', 'frontier_at', 'aiq',
-           'zero_router_points', 'oracle_frontier_points', 'pgr_curve', 'apgr_cpt', 'weak_strong_models',
-           'plot_frontier']
+           'paper_score_oracle_choice', 'random_metrics', 'baseline_rows', 'as_points', 'convex_frontier',
+           'frontier_at', 'aiq', 'sweep_points', 'zero_router_points', 'oracle_frontier_points', 'pgr_curve',
+           'apgr_cpt', 'weak_strong_models', 'plot_frontier']
 
-# %% ../nbs/07_evaluation.ipynb #f345442f
+# %% ../nbs/07_evaluation.ipynb #e40bbe9e
 import math, warnings
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt, seaborn as sns
 from .data import pass_at_k, usd_per_1k
 from .ranking import cost_performance_scores, best_models
 
-# %% ../nbs/07_evaluation.ipynb #c8d31402
+# %% ../nbs/07_evaluation.ipynb #48a3c7af
 METRICS = ["pass@1", "pass@5", "first_pass@1", "n_first_undefined", "mean_output_tokens", "usd_per_1k"]
 
 def _as_prices(prices) -> pd.Series:
@@ -23,7 +23,7 @@ def _as_prices(prices) -> pd.Series:
     if isinstance(prices, (list, tuple)): prices = {m.name: m.price_per_mtok for m in prices}
     return pd.Series(dict(prices), dtype=float, name="price_per_mtok")
 
-# %% ../nbs/07_evaluation.ipynb #364f6339
+# %% ../nbs/07_evaluation.ipynb #1924dbde
 def outcomes_and_prices(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame indexed (problem_id, model)
                         prices=None): # model -> price (mapping or `ModelSpec`s); default: `src`'s pool
     "The outcomes frame and the prices (pool order) that metrics of `src` are computed from"
@@ -34,7 +34,7 @@ def outcomes_and_prices(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes 
     if unpriced: raise KeyError(f"no price for model(s) {unpriced}")
     return outcomes, p
 
-# %% ../nbs/07_evaluation.ipynb #f35726b9
+# %% ../nbs/07_evaluation.ipynb #00fe1e5b
 def pair_metrics(src, prices=None) -> pd.DataFrame:
     "Per (problem, model): pass@1, pass@5 (NaN if fewer than 5 samples), first-sample pass (NaN if unknown), tokens, USD per 1,000"
     o, p = outcomes_and_prices(src, prices)
@@ -44,7 +44,7 @@ def pair_metrics(src, prices=None) -> pd.DataFrame:
     return pd.DataFrame({"pass@1": pk(1), "pass@5": pk(5), "first_pass@1": first, "mean_output_tokens": o.mean_output_tokens.to_numpy(float),
                          "usd_per_1k": usd_per_1k(o.mean_output_tokens.to_numpy(float), price)}, index=o.index)
 
-# %% ../nbs/07_evaluation.ipynb #8d0a9693
+# %% ../nbs/07_evaluation.ipynb #331c297f
 def _chosen(pairs:pd.DataFrame, choice:pd.Series) -> pd.DataFrame:
     "The row of `pairs` for each (problem, chosen model); errors say what is wrong with `choice`"
     if not isinstance(choice, pd.Series) or choice.empty: raise ValueError("`choice` must be a non-empty Series problem_id -> model")
@@ -55,7 +55,7 @@ def _chosen(pairs:pd.DataFrame, choice:pd.Series) -> pd.DataFrame:
     if len(absent): raise KeyError(f"{len(absent)} chosen (problem, model) pair(s) have no outcomes, e.g. {absent[0]}")
     return pairs.loc[keys]
 
-# %% ../nbs/07_evaluation.ipynb #42df038d
+# %% ../nbs/07_evaluation.ipynb #c523c582
 def _summarise(rows:pd.DataFrame) -> dict:
     "The metrics of a choice from its chosen rows"
     first = rows["first_pass@1"]
@@ -64,20 +64,20 @@ def _summarise(rows:pd.DataFrame) -> dict:
             "first_pass@1": float(first.mean()) if first.notna().any() else math.nan, "n_first_undefined": int(first.isna().sum()),
             "mean_output_tokens": float(rows["mean_output_tokens"].mean()), "usd_per_1k": float(rows["usd_per_1k"].mean())}
 
-# %% ../nbs/07_evaluation.ipynb #b9533edd
+# %% ../nbs/07_evaluation.ipynb #adc07bca
 def evaluate_choice(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                     choice:pd.Series, # problem_id -> chosen model
                     prices=None) -> dict: # model -> USD per million output tokens; default: `src`'s pool
     "pass@1, pass@5, first-sample pass@1 (and on how many problems it is undefined), mean output tokens, USD per 1,000 problems"
     return _summarise(_chosen(pair_metrics(src, prices), choice))
 
-# %% ../nbs/07_evaluation.ipynb #c7be8964
+# %% ../nbs/07_evaluation.ipynb #f80d8940
 def single_choice(ids, # problem ids
                   model:str) -> pd.Series: # the model chosen everywhere
     "The choice of one model on every problem"
     return pd.Series(model, index=pd.Index(list(ids), name="problem_id"), name="model", dtype=object)
 
-# %% ../nbs/07_evaluation.ipynb #60ac4ac4
+# %% ../nbs/07_evaluation.ipynb #c69c5f0a
 def oracle_choice(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                   ids, # problem ids
                   prices=None) -> pd.Series:
@@ -92,13 +92,13 @@ def oracle_choice(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame 
     if missing: raise KeyError(f"{len(missing)} problem(s) have no outcomes, e.g. {missing[0]!r}")
     return best.loc[list(ids)].astype(object).rename("model")
 
-# %% ../nbs/07_evaluation.ipynb #6055ba62
+# %% ../nbs/07_evaluation.ipynb #4efec793
 def paper_score_oracle_choice(bench, # a `Benchmark`
                               ids) -> pd.Series: # problem ids
     "Per problem the model with the best cost-performance score (the paper's label)"
     return best_models(cost_performance_scores(bench)).loc[list(ids)].astype(object)
 
-# %% ../nbs/07_evaluation.ipynb #b84fb6a4
+# %% ../nbs/07_evaluation.ipynb #4e10ef7d
 def random_metrics(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                    ids, # problem ids
                    seed:int=0, # random seed
@@ -112,7 +112,7 @@ def random_metrics(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame
     draws = [_summarise(_chosen(pairs, pd.Series(rng.choice(models, len(ids)), index=ids))) for _ in range(n_draws)]
     return {k: float(np.mean([d[k] for d in draws])) for k in METRICS}
 
-# %% ../nbs/07_evaluation.ipynb #5555c259
+# %% ../nbs/07_evaluation.ipynb #858f8e33
 def _covering(choices, ids, what:str):
     "`choices` restricted to `ids`, or None (with a warning) when they are absent or do not cover `ids`"
     if choices is None: warnings.warn(f"{what}: no data; row left out"); return None
@@ -120,7 +120,7 @@ def _covering(choices, ids, what:str):
     if missing: warnings.warn(f"{what}: no choice for {len(missing)} of the {len(ids)} problems (e.g. {missing[0]!r}); row left out"); return None
     return choices.loc[list(ids)]
 
-# %% ../nbs/07_evaluation.ipynb #ab9e3047
+# %% ../nbs/07_evaluation.ipynb #34fe98dd
 def _published_rows(bench, ids) -> list:
     "Rows of ComplexityNet and of the published AdaptiveLLM selectors, where their data covers `ids`"
     rows, cn = [], bench.complexitynet
@@ -130,7 +130,7 @@ def _published_rows(bench, ids) -> list:
         if (c := _covering(pub, ids, f"published:{k}")) is not None: rows.append({"method": f"published:{k}", **evaluate_choice(bench, c)})
     return rows
 
-# %% ../nbs/07_evaluation.ipynb #93d9d5e5
+# %% ../nbs/07_evaluation.ipynb #481d7f2a
 def baseline_rows(bench, # a `Benchmark`
                   test_ids, # the problems to evaluate on
                   seed:int=0) -> list: # seed of the random baseline
@@ -142,8 +142,8 @@ def baseline_rows(bench, # a `Benchmark`
     rows.append({"method": "oracle:paper-score", **evaluate_choice(bench, paper_score_oracle_choice(bench, ids))})
     return rows + _published_rows(bench, ids)
 
-# %% ../nbs/07_evaluation.ipynb #693fccde
-def _as_points(points) -> pd.DataFrame:
+# %% ../nbs/07_evaluation.ipynb #a0f92550
+def as_points(points) -> pd.DataFrame:
     "Points as a frame with float columns `cost`, `quality` (other columns kept) from a frame, (cost, quality) pairs, or {label: pair}"
     if isinstance(points, dict): points = pd.DataFrame([(k, *v) for k, v in points.items()], columns=["label", "cost", "quality"])
     df = points.copy() if isinstance(points, pd.DataFrame) else pd.DataFrame([tuple(p) for p in points], columns=["cost", "quality"])
@@ -152,7 +152,7 @@ def _as_points(points) -> pd.DataFrame:
     if not np.isfinite(vals).all(): raise ValueError("points must have finite cost and quality")
     return df.assign(cost=vals[:, 0], quality=vals[:, 1]).reset_index(drop=True)
 
-# %% ../nbs/07_evaluation.ipynb #66d25766
+# %% ../nbs/07_evaluation.ipynb #55a9b64b
 def _upper_hull(xy:np.ndarray) -> list:
     "Indices of the upper concave envelope of points sorted by cost (monotone chain; points on a chord are dropped)"
     hull = []
@@ -164,14 +164,14 @@ def _upper_hull(xy:np.ndarray) -> list:
         hull.append(i)
     return hull
 
-# %% ../nbs/07_evaluation.ipynb #4ca48a9e
+# %% ../nbs/07_evaluation.ipynb #ac3e794c
 def convex_frontier(points) -> pd.DataFrame:
     "The non-decreasing convex frontier of (cost, quality) points: its vertices, sorted by cost"
-    df = _as_points(points).sort_values(["cost", "quality"], ascending=[True, False], kind="stable").drop_duplicates("cost")
+    df = as_points(points).sort_values(["cost", "quality"], ascending=[True, False], kind="stable").drop_duplicates("cost")
     df = df.iloc[:int(np.argmax(df.quality.to_numpy())) + 1]   # beyond the (cheapest) best point quality can only fall
     return df.iloc[_upper_hull(df[["cost", "quality"]].to_numpy())].reset_index(drop=True)
 
-# %% ../nbs/07_evaluation.ipynb #3732bd43
+# %% ../nbs/07_evaluation.ipynb #c4a6358c
 def frontier_at(frontier:pd.DataFrame, # vertices from `convex_frontier`
                 cost, # a cost or an array of costs
                 below:str="zero"): # quality below the first vertex: "zero" or "first" (its quality)
@@ -180,13 +180,13 @@ def frontier_at(frontier:pd.DataFrame, # vertices from `convex_frontier`
     c, q = frontier.cost.to_numpy(float), frontier.quality.to_numpy(float)
     return np.where(np.asarray(cost, float) < c[0], 0.0 if below == "zero" else q[0], np.interp(cost, c, q))
 
-# %% ../nbs/07_evaluation.ipynb #5a3a2bb7
+# %% ../nbs/07_evaluation.ipynb #bb35f9c0
 def _trapezoid(y, x) -> float:
     "Area under the piecewise-linear curve through (x, y)"
     x, y = np.asarray(x, float), np.asarray(y, float)
     return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
 
-# %% ../nbs/07_evaluation.ipynb #bc046b4b
+# %% ../nbs/07_evaluation.ipynb #0ded9152
 def aiq(points, # (cost, quality) points of a router's sweep (see `convex_frontier`)
         c_min:float, # lower cost: the cheapest single model's
         c_max:float, # upper cost: the most expensive single model's
@@ -199,7 +199,17 @@ def aiq(points, # (cost, quality) points of a router's sweep (see `convex_fronti
     area = _trapezoid(frontier_at(f, xs, below), xs) + (min(lo, c_max) - c_min) * (0.0 if below == "zero" else f.quality.iloc[0])
     return area / (c_max - c_min)
 
-# %% ../nbs/07_evaluation.ipynb #b81572f1
+# %% ../nbs/07_evaluation.ipynb #c397471b
+def sweep_points(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
+                 choices:dict, # setting (e.g. λ) -> choice Series problem_id -> model
+                 quality:str="pass@1", # the metric on the quality axis
+                 prices=None) -> pd.DataFrame:
+    "One row per setting: label, cost (USD per 1,000 problems), quality, and all metrics of its choice"
+    pairs = pair_metrics(src, prices)
+    rows = [{"label": k, **_summarise(_chosen(pairs, c))} for k, c in choices.items()]
+    return pd.DataFrame(rows).assign(cost=lambda d: d.usd_per_1k, quality=lambda d: d[quality])
+
+# %% ../nbs/07_evaluation.ipynb #1e311e23
 def zero_router_points(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                        ids, # problem ids
                        quality:str="pass@1", # the metric on the quality axis
@@ -210,14 +220,14 @@ def zero_router_points(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes f
     rows = [{"label": m, **_summarise(_chosen(pairs, single_choice(ids, m)))} for m in models]
     return pd.DataFrame(rows).assign(cost=lambda d: d.usd_per_1k, quality=lambda d: d[quality])[["label", "cost", "quality"]]
 
-# %% ../nbs/07_evaluation.ipynb #607a2d81
+# %% ../nbs/07_evaluation.ipynb #f8462d75
 def _switch_points(p:np.ndarray, u:np.ndarray) -> np.ndarray:
     "Every λ > 0 at which two models' pass rate − λ·cost cross on some problem (problems x models arrays)"
     dp, du = p[:, :, None] - p[:, None, :], u[:, :, None] - u[:, None, :]
     with np.errstate(divide="ignore", invalid="ignore"): lam = dp / du
     return np.unique(lam[(dp > 0) & (du > 0)])
 
-# %% ../nbs/07_evaluation.ipynb #de72d8eb
+# %% ../nbs/07_evaluation.ipynb #c4be52bf
 def oracle_frontier_points(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                            ids, # problem ids
                            prices=None) -> pd.DataFrame:
@@ -233,7 +243,7 @@ def oracle_frontier_points(src, # a `Benchmark`, a `ComplexityNet`, or an outcom
         rows.append((lam, u[np.arange(len(u)), pick].mean(), p[np.arange(len(p)), pick].mean()))
     return pd.DataFrame(rows, columns=["lam", "cost", "quality"])
 
-# %% ../nbs/07_evaluation.ipynb #ad1a7fda
+# %% ../nbs/07_evaluation.ipynb #53719210
 def pgr_curve(strong_pass, # per problem, the strong model's quality (e.g. pass rate)
               weak_pass, # per problem, the weak model's quality
               strong_score) -> tuple: # per problem, how much the router prefers the strong model
@@ -247,7 +257,7 @@ def pgr_curve(strong_pass, # per problem, the strong model's quality (e.g. pass 
     ends = np.r_[0, np.flatnonzero(np.diff(r[order]) != 0) + 1, len(s)]   # thresholds fall between distinct scores
     return ends / len(s), gained[ends] / gap
 
-# %% ../nbs/07_evaluation.ipynb #c73b7292
+# %% ../nbs/07_evaluation.ipynb #4a6699f2
 def _first_reach(x, y, level:float) -> float:
     "The smallest x at which the piecewise-linear curve through (x, y) reaches `level`"
     i = int(np.argmax(y >= level - 1e-12))
@@ -259,7 +269,7 @@ def apgr_cpt(strong_pass, weak_pass, strong_score, # as in `pgr_curve`
     x, y = pgr_curve(strong_pass, weak_pass, strong_score)
     return {"APGR": _trapezoid(y, x), **{f"CPT({lv:.0%})": _first_reach(x, y, lv) for lv in levels}}
 
-# %% ../nbs/07_evaluation.ipynb #bdf6be68
+# %% ../nbs/07_evaluation.ipynb #196bae48
 def weak_strong_models(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                        ids, # problem ids
                        prices=None) -> tuple:
@@ -271,7 +281,7 @@ def weak_strong_models(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes f
     strong = pts.sort_values(["quality", "price", "cost"], ascending=[False, True, True], kind="stable").label.iloc[0]
     return weak, strong
 
-# %% ../nbs/07_evaluation.ipynb #42573c4a
+# %% ../nbs/07_evaluation.ipynb #2e2b30b6
 def plot_frontier(points_by_method:dict, # method -> (cost, quality) points of its sweep, drawn as its frontier
                   singles:pd.DataFrame, # single models' points: label, cost, quality
                   extras:dict=None, # name -> (cost, quality) of one operating point, drawn as a marker
@@ -281,7 +291,7 @@ def plot_frontier(points_by_method:dict, # method -> (cost, quality) points of i
     "Cost-quality plot: frontiers as lines, single models as labelled dots, other methods as markers"
     ax = ax or plt.subplots(figsize=(5, 3.5))[1]
     extras, colors = extras or {}, sns.color_palette("tab10")
-    right = max([singles.cost.max(), *[c for c, _ in extras.values()], *[_as_points(p).cost.max() for p in points_by_method.values()]])
+    right = max([singles.cost.max(), *[c for c, _ in extras.values()], *[as_points(p).cost.max() for p in points_by_method.values()]])
     for i, (name, pts) in enumerate(points_by_method.items()):
         f = convex_frontier(pts)
         xs = np.unique(np.concatenate([*(np.linspace(a, b, 30) for a, b in zip(f.cost[:-1], f.cost[1:])), f.cost, [right]]))  # dense: true shape on a log axis
