@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['COMMANDS', 'main']
 
-# %% ../nbs/10_cli.ipynb #f53417b0
-import sys
+# %% ../nbs/10_cli.ipynb #805e9e97
+import os, sys
 from importlib import import_module
 from fastcore.script import anno_parser
 
-# %% ../nbs/10_cli.ipynb #dab6f266
+# %% ../nbs/10_cli.ipynb #64089f77
 COMMANDS = {
     "summary": "adaptivellm.data:summary",
     "fetch-data": "adaptivellm.data:fetch_data",
@@ -19,18 +19,18 @@ COMMANDS = {
     "execute": "adaptivellm.execution:execute",
 }
 
-# %% ../nbs/10_cli.ipynb #d5e7c7de
+# %% ../nbs/10_cli.ipynb #d282cfa1
 def _resolve(name:str): # subcommand name, a key of `COMMANDS`
     "The function behind subcommand `name`"
     mod, fn = COMMANDS[name].split(":")
     return getattr(import_module(mod), fn)
 
-# %% ../nbs/10_cli.ipynb #7a260286
+# %% ../nbs/10_cli.ipynb #fcd811a0
 def _usage() -> str:
     "What `adaptivellm --help` prints"
     return "usage: adaptivellm {" + ",".join(COMMANDS) + "} [options]\n  adaptivellm COMMAND --help for a command's options"
 
-# %% ../nbs/10_cli.ipynb #9e4a61d2
+# %% ../nbs/10_cli.ipynb #e577068b
 def _underscore_flags(parser, # the subcommand's `ArgumentParser`
                       argv:list) -> list: # its arguments
     "`argv` with `--some-flag` spelled `--some_flag` where only the latter is defined"
@@ -41,7 +41,7 @@ def _underscore_flags(parser, # the subcommand's `ArgumentParser`
         return alt + eq + val if a.startswith("--") and name not in known and alt in known else a
     return [_fix(a) for a in argv]
 
-# %% ../nbs/10_cli.ipynb #31f586da
+# %% ../nbs/10_cli.ipynb #b68204fe
 def main(argv:list=None): # arguments after the program name; `sys.argv[1:]` when None
     "Run `adaptivellm COMMAND [options]`"
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -52,5 +52,9 @@ def main(argv:list=None): # arguments after the program name; `sys.argv[1:]` whe
     parser = anno_parser(func, prog=f"adaptivellm {argv[0]}")
     args = vars(parser.parse_args(_underscore_flags(parser, argv[1:])))
     for k in ("pdb", "xtra"): args.pop(k, None)
-    res = func(**args)
+    try: res = func(**args)
+    except (ValueError, OSError, KeyError) as e:  # bad input: say what and where, without a traceback
+        if os.environ.get("ADAPTIVELLM_DEBUG"): raise
+        print(f"adaptivellm {argv[0]}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     return res if isinstance(res, int) else 0
