@@ -15,6 +15,9 @@ COMMANDS = {
     "summary": "adaptivellm.data:summary",
     "fetch-data": "adaptivellm.data:fetch_data",
     "probe": "adaptivellm.difficulty:probe",
+    "train": "adaptivellm.router:train",
+    "route": "adaptivellm.router:route",
+    "reproduce": "adaptivellm.reproduce:reproduce",
     "generate": "adaptivellm.execution:generate",
     "execute": "adaptivellm.execution:execute",
 }
