@@ -1,7 +1,9 @@
 """Write README.md from nbs/index.ipynb without Quarto (nbdev_readme needs it).
 
-nbdev's own processing (`nbdev.serve.proc_nbs`) hides `#| hide` cells, applies directives and
-renders `show_doc`; nbconvert's MarkdownExporter turns the result into Markdown.
+nbdev's own docs processing (what `nbdev.serve.proc_nbs` runs on each notebook: `serve_drv.exec_nb` with
+`FilterDefaults`) hides `#| hide` cells, applies directives and renders `show_doc`; it is applied to the index
+notebook alone, since `proc_nbs` ignores its `file_glob` and would process every notebook. nbconvert's
+MarkdownExporter turns the result into Markdown.
 `python .ci/readme.py --check` exits 1 when README.md is stale.
 """
 import sys
@@ -11,14 +13,16 @@ import nbformat
 import yaml
 from nbconvert import MarkdownExporter
 from nbdev.config import get_config
-from nbdev.serve import proc_nbs
+from nbdev.processors import FilterDefaults
+from nbdev.serve_drv import exec_nb
 
 
 def render() -> str:
     "The README's Markdown, from the processed index notebook"
     cfg = get_config()
     nb = cfg.config_path / "_proc" / cfg.readme_nb
-    proc_nbs(file_glob=cfg.readme_nb, n_workers=0)
+    nb.parent.mkdir(exist_ok=True)
+    exec_nb(cfg.config_path / cfg.nbs_path / cfg.readme_nb, nb, FilterDefaults)
     book = nbformat.read(nb, as_version=4)
     front = [c for c in book.cells if c.cell_type == "raw" and c.source.startswith("---")]
     meta = yaml.safe_load(front[0].source.strip("-\n")) if front else {}
