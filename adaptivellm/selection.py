@@ -6,7 +6,7 @@
 __all__ = ['logger', 'SELECTOR_FORMAT', 'SELECTORS', 'PAPER_XGB', 'PASS_GRID', 'LOGISTIC_C', 'RIDGE_ALPHA', 'LAMS',
            'selection_targets', 'load_selector', 'PaperSelector', 'UtilitySelector', 'KNNSelector', 'RandomSelector']
 
-# %% ../nbs/05_selection.ipynb #bd1e6801
+# %% ../nbs/05_selection.ipynb #4461cafb
 import json, logging, os, shutil, tempfile, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, xgboost as xgb
@@ -16,7 +16,7 @@ from sklearn.model_selection import KFold
 from .data import usd_per_1k
 from .ranking import best_models, cost_performance_scores
 
-# %% ../nbs/05_selection.ipynb #0ec0da1d
+# %% ../nbs/05_selection.ipynb #62ee0791
 logger = logging.getLogger(__name__)
 
 def selection_targets(bench, # a `Benchmark`
@@ -27,7 +27,7 @@ def selection_targets(bench, # a `Benchmark`
     best = best_models(cost_performance_scores(bench)).loc[pass_rates.index]
     return pass_rates, costs, best
 
-# %% ../nbs/05_selection.ipynb #f50396e1
+# %% ../nbs/05_selection.ipynb #0647376c
 def _as_matrix(X, n:int=None, dim:int=None) -> np.ndarray:
     "`X` as a finite 2-D float32 array (with `n` rows and `dim` columns when given)"
     X = np.asarray(X, dtype=np.float32)
@@ -37,7 +37,7 @@ def _as_matrix(X, n:int=None, dim:int=None) -> np.ndarray:
     if not np.isfinite(X).all(): raise ValueError("X contains NaN or infinite values")
     return X
 
-# %% ../nbs/05_selection.ipynb #669be2fc
+# %% ../nbs/05_selection.ipynb #b4d222c7
 def _check_targets(X, pass_rates:pd.DataFrame, costs:pd.DataFrame) -> tuple:
     "Validated `(X, P, C, models)` from the feature matrix and the pass-rate and cost tables"
     if not isinstance(pass_rates, pd.DataFrame) or not isinstance(costs, pd.DataFrame):
@@ -49,7 +49,7 @@ def _check_targets(X, pass_rates:pd.DataFrame, costs:pd.DataFrame) -> tuple:
     if not np.isfinite(C).all() or (C < 0).any(): raise ValueError("costs must be finite and non-negative")
     return _as_matrix(X, len(P)), P, C, [str(m) for m in pass_rates.columns]
 
-# %% ../nbs/05_selection.ipynb #840ff7e6
+# %% ../nbs/05_selection.ipynb #0194d957
 SELECTOR_FORMAT = 1  # version of the saved-folder layout
 
 def _write_dir(path, write) -> Path:
@@ -65,7 +65,7 @@ def _write_dir(path, write) -> Path:
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     return path
 
-# %% ../nbs/05_selection.ipynb #dd0b8390
+# %% ../nbs/05_selection.ipynb #2cd77fc3
 def _save_npy(folder:Path, name:str, arr): np.save(Path(folder)/f"{name}.npy", np.asarray(arr), allow_pickle=False)
 def _load_npy(folder:Path, name:str) -> np.ndarray: return np.load(Path(folder)/f"{name}.npy", allow_pickle=False)
 
@@ -74,7 +74,7 @@ def _load_booster(path:Path, n_jobs:int) -> xgb.Booster:
     booster = xgb.Booster(); booster.load_model(str(path)); booster.set_param({"nthread": n_jobs})
     return booster
 
-# %% ../nbs/05_selection.ipynb #41d07e6f
+# %% ../nbs/05_selection.ipynb #b7473b53
 def _read_meta(folder) -> dict:
     "The checked `meta.json` of a saved selector"
     path = Path(folder)/"meta.json"
@@ -85,7 +85,7 @@ def _read_meta(folder) -> dict:
     if meta.get("format") != SELECTOR_FORMAT: raise ValueError(f"{path}, field 'format': {meta.get('format')!r}, this version reads {SELECTOR_FORMAT}")
     return meta
 
-# %% ../nbs/05_selection.ipynb #a1f4f048
+# %% ../nbs/05_selection.ipynb #a7a89eee
 class _Saveable:
     "`to_dir`/`from_dir` for selectors that implement `_state(folder) -> dict` and `_from_state(folder, meta)`"
     def to_dir(self, path) -> Path:
@@ -103,12 +103,12 @@ class _Saveable:
 
 SELECTORS = {}  # kind -> class, for `load_selector`
 
-# %% ../nbs/05_selection.ipynb #1feadf7d
+# %% ../nbs/05_selection.ipynb #ad3085cf
 def load_selector(path): # a folder written by a selector's `to_dir`
     "Any saved selector, whatever its kind"
     return SELECTORS[_read_meta(path)["kind"]]._from_state(Path(path), _read_meta(path))
 
-# %% ../nbs/05_selection.ipynb #b56b4720
+# %% ../nbs/05_selection.ipynb #9e06da64
 PAPER_XGB = dict(max_depth=6, eta=0.1, num_boost_round=100, seed=42)  # the paper's XGBClassifier settings
 
 def _best_labels(best, pass_rates:pd.DataFrame, models:list) -> np.ndarray:
@@ -122,7 +122,7 @@ def _best_labels(best, pass_rates:pd.DataFrame, models:list) -> np.ndarray:
     if unknown: raise ValueError(f"best names models outside the pool: {unknown[:5]}")
     return y.astype(str)
 
-# %% ../nbs/05_selection.ipynb #ec12dbd0
+# %% ../nbs/05_selection.ipynb #e4d6d5df
 class PaperSelector(_Saveable):
     "The paper's selector: an XGBoost classifier from prompt embedding to the best cost-performance model"
     def __init__(self, seed:int=PAPER_XGB["seed"], # XGBoost's random state (the paper: 42)
@@ -134,7 +134,7 @@ class PaperSelector(_Saveable):
         return dict(objective="multi:softprob", num_class=len(self.labels), max_depth=PAPER_XGB["max_depth"], eta=PAPER_XGB["eta"],
                     tree_method="hist", seed=self.seed, nthread=self.n_jobs)
 
-# %% ../nbs/05_selection.ipynb #3934768c
+# %% ../nbs/05_selection.ipynb #ceecd3ad
 @patch
 def fit(self:PaperSelector, X, # problems x features
         pass_rates:pd.DataFrame, # problems x models; gives the pool (its values are not used)
@@ -151,7 +151,7 @@ def fit(self:PaperSelector, X, # problems x features
     else: self.booster = xgb.train(self._params(), xgb.DMatrix(X, np.array([self.labels.index(v) for v in y])), PAPER_XGB["num_boost_round"])
     return self
 
-# %% ../nbs/05_selection.ipynb #835adc30
+# %% ../nbs/05_selection.ipynb #098b220c
 @patch
 def proba(self:PaperSelector, X, # problems x features
           index=None) -> pd.DataFrame: # row labels of the result
@@ -168,7 +168,7 @@ def select(self:PaperSelector, X, lam=None, budget=None) -> list:
     if lam is not None or budget is not None: raise ValueError("PaperSelector has no cost trade-off: it takes neither `lam` nor `budget`")
     return [self.models[i] for i in self.proba(X).to_numpy().argmax(1)]
 
-# %% ../nbs/05_selection.ipynb #ee676c7f
+# %% ../nbs/05_selection.ipynb #edd09aca
 @patch
 def _state(self:PaperSelector, folder:Path) -> dict:
     if self.booster is not None: self.booster.save_model(str(folder/"classifier.json"))
@@ -183,7 +183,7 @@ def _from_state(cls:PaperSelector, folder:Path, meta:dict):
 
 SELECTORS["PaperSelector"] = PaperSelector
 
-# %% ../nbs/05_selection.ipynb #8ee69396
+# %% ../nbs/05_selection.ipynb #b92f0e08
 PASS_GRID = dict(max_depth=(2, 3, 4), learning_rate=(0.1,), n_estimators=(25, 50, 100, 150))  # XGBoost pass heads
 LOGISTIC_C = (0.01, 0.1, 1.0)  # inverse L2 strength of the logistic pass heads
 RIDGE_ALPHA = (1.0, 10.0, 100.0)  # L2 strength of the ridge cost heads
@@ -196,7 +196,7 @@ def _logloss(y, p) -> float:
 
 def _brier(y, p) -> float: return float(np.mean((np.asarray(p) - y) ** 2))
 
-# %% ../nbs/05_selection.ipynb #49f3eaaa
+# %% ../nbs/05_selection.ipynb #ebc4b101
 def _standardized_linear(X:np.ndarray, fit) -> tuple:
     "`(coef, intercept)` on the raw features of a linear model that `fit(Z)` trains on standardised features `Z`"
     X = X.astype(np.float64)
@@ -207,7 +207,7 @@ def _standardized_linear(X:np.ndarray, fit) -> tuple:
 
 def _linear(head:dict, X) -> np.ndarray: return np.asarray(X, np.float64) @ np.asarray(head["coef"]) + head["intercept"]
 
-# %% ../nbs/05_selection.ipynb #df4f5f2c
+# %% ../nbs/05_selection.ipynb #dfc8935b
 def _newton_logistic(Z:np.ndarray, y:np.ndarray, C:float, n_iter:int=50) -> tuple:
     "`(coef, intercept)` minimising C·Σ cross-entropy(y, σ(Z·w + b)) + ½‖w‖² (scikit-learn's L2 objective) by Newton steps"
     A = np.c_[Z, np.ones(len(Z))]
@@ -226,7 +226,7 @@ def _fit_logistic(X, y, C:float) -> dict:
     coef, b = _standardized_linear(X, lambda Z: _newton_logistic(Z, y, C))
     return dict(kind="logistic", C=C, coef=coef.tolist(), intercept=b)
 
-# %% ../nbs/05_selection.ipynb #97350fab
+# %% ../nbs/05_selection.ipynb #7dcf59b4
 def _train_pass_xgb(X, y, max_depth:int, learning_rate:float, n_estimators:int, seed:int, n_jobs:int) -> xgb.Booster:
     "An XGBoost `reg:logistic` regressor of the pass rate"
     params = dict(objective="reg:logistic", max_depth=max_depth, eta=learning_rate, tree_method="hist", max_bin=32, seed=seed, nthread=n_jobs)
@@ -239,14 +239,14 @@ def _fit_pass_head(X, y, cfg:dict, seed:int, n_jobs:int) -> dict:
     hp = {k: cfg[k] for k in PASS_GRID}
     return dict(kind="xgboost", **hp, booster=_train_pass_xgb(X, y, **hp, seed=seed, n_jobs=n_jobs))
 
-# %% ../nbs/05_selection.ipynb #4fe9efb9
+# %% ../nbs/05_selection.ipynb #a4f60783
 def _predict_pass(head:dict, X) -> np.ndarray:
     "A pass head's probabilities on the rows of X"
     if head["kind"] == "prior": return np.full(len(X), head["p"])
     if head["kind"] == "logistic": return 1 / (1 + np.exp(-_linear(head, X)))
     return head["booster"].inplace_predict(X).astype(np.float64)
 
-# %% ../nbs/05_selection.ipynb #d36224f6
+# %% ../nbs/05_selection.ipynb #5da9605a
 def _pass_candidates(grid:dict) -> list:
     "Every pass-head configuration: the prior, the logistic heads, the XGBoost grid"
     xg = [dict(kind="xgboost", max_depth=d, learning_rate=lr, n_estimators=n)
@@ -258,7 +258,7 @@ def _cfg_name(cfg:dict) -> str:
     if cfg["kind"] == "logistic": return f"logistic C={cfg['C']}"
     return f"xgboost depth={cfg['max_depth']} lr={cfg['learning_rate']} trees={cfg['n_estimators']}"
 
-# %% ../nbs/05_selection.ipynb #0787971e
+# %% ../nbs/05_selection.ipynb #88f8d9b6
 def _fold_predictions(X, y, tr, va, cands:list, seed:int, n_jobs:int) -> list:
     "Predictions on fold `va` of every candidate trained on `tr` (trees shared across `n_estimators`)"
     out, boosters = [], {}
@@ -270,7 +270,7 @@ def _fold_predictions(X, y, tr, va, cands:list, seed:int, n_jobs:int) -> list:
         out.append(boosters[key].inplace_predict(X[va], iteration_range=(0, cfg["n_estimators"])).astype(np.float64))
     return out
 
-# %% ../nbs/05_selection.ipynb #2e4f852d
+# %% ../nbs/05_selection.ipynb #5e812055
 def _select_pass_head(X, y, folds:list, grid:dict, seed:int, n_jobs:int) -> tuple:
     "`(head, out-of-fold p̂, report)`: the candidate with the lowest out-of-fold log-loss, refitted on all rows"
     cands = _pass_candidates(grid)
@@ -282,7 +282,7 @@ def _select_pass_head(X, y, folds:list, grid:dict, seed:int, n_jobs:int) -> tupl
                   logistic_logloss=min(losses[1:1 + len(LOGISTIC_C)]), xgboost_logloss=min(losses[1 + len(LOGISTIC_C):]))
     return _fit_pass_head(X, y, cands[i], seed, n_jobs), oof[i], report
 
-# %% ../nbs/05_selection.ipynb #b8a7c747
+# %% ../nbs/05_selection.ipynb #3eee5f06
 def _fit_cost_head(X, c, alpha) -> dict:
     "The training mean (`alpha=None`) or a ridge regression of the cost"
     if alpha is None or np.ptp(c) == 0: return dict(kind="mean", c=float(np.mean(c)))
@@ -293,7 +293,7 @@ def _predict_cost(head:dict, X) -> np.ndarray:
     if head["kind"] == "mean": return np.full(len(X), head["c"])
     return np.maximum(_linear(head, X), head["floor"])
 
-# %% ../nbs/05_selection.ipynb #afd308b1
+# %% ../nbs/05_selection.ipynb #a8a70d6c
 def _select_cost_head(X, c, folds:list) -> tuple:
     "`(head, out-of-fold ĉ, report)`: the training mean or the ridge α with the lowest out-of-fold squared error"
     alphas = (None,) + RIDGE_ALPHA
@@ -305,7 +305,7 @@ def _select_cost_head(X, c, folds:list) -> tuple:
     name = "mean" if alphas[i] is None else f"ridge alpha={alphas[i]}"
     return _fit_cost_head(X, c, alphas[i]), oof[i], dict(cost_head=name, cost_cv_rmse=float(np.sqrt(mse[i])), cost_mean_rmse=float(np.sqrt(mse[0])))
 
-# %% ../nbs/05_selection.ipynb #e1abf96e
+# %% ../nbs/05_selection.ipynb #5221ae44
 LAMS = np.r_[0.0, np.logspace(-3, 3, 121), np.inf]  # the λ grid searched by `lam_for_budget`, pass rate per (USD per 1,000 problems)
 
 def _choose(P:np.ndarray, C:np.ndarray, lam:float) -> np.ndarray:
@@ -314,7 +314,7 @@ def _choose(P:np.ndarray, C:np.ndarray, lam:float) -> np.ndarray:
     U = np.where(C == C.min(1, keepdims=True), P, -np.inf) if np.isinf(lam) else P - lam * C
     return U.argmax(1)
 
-# %% ../nbs/05_selection.ipynb #89b36ed4
+# %% ../nbs/05_selection.ipynb #8b015a50
 class _CostAware(_Saveable):
     "Shared λ rule: utility p̂ − λ·ĉ; budgets from out-of-fold estimates on the training problems (subclasses define `_predict`)"
     lam = 0.0
@@ -326,7 +326,7 @@ class _CostAware(_Saveable):
         "ĉ: each pool model's estimated cost, USD per 1,000 problems (problems x models)"
         return self._frame(self._predict(_as_matrix(X, dim=self.dim))[1], index)
 
-# %% ../nbs/05_selection.ipynb #4f389099
+# %% ../nbs/05_selection.ipynb #08981d6b
 @patch
 def scores(self:_CostAware, X, # problems x features
            lam:float=None, # pass rate per (USD per 1,000 problems); the selector's `lam` when None
@@ -344,7 +344,7 @@ def select(self:_CostAware, X, lam:float=None, budget:float=None) -> list:
     lam = self.lam_for_budget(budget) if budget is not None else self.lam if lam is None else lam
     return [self.models[i] for i in _choose(*self._predict(_as_matrix(X, dim=self.dim)), lam)]
 
-# %% ../nbs/05_selection.ipynb #ebb9022a
+# %% ../nbs/05_selection.ipynb #08c22763
 @patch
 def _set_oof(self:_CostAware, oof_p:np.ndarray, oof_c:np.ndarray, costs:np.ndarray):
     "Keep the out-of-fold estimates and the realized training costs; tabulate the realized cost along `LAMS`"
@@ -366,7 +366,7 @@ def for_budget(self:_CostAware, usd_per_1k:float): # budget, USD per 1,000 probl
     self.lam = self.lam_for_budget(usd_per_1k)
     return self
 
-# %% ../nbs/05_selection.ipynb #42540507
+# %% ../nbs/05_selection.ipynb #999c8d29
 @patch
 def frontier(self:_CostAware, X, # problems x features
              lams=None) -> pd.DataFrame: # λ values; `LAMS` when None
@@ -378,7 +378,7 @@ def frontier(self:_CostAware, X, # problems x features
         out.append(dict(lam=float(lam), expected_pass=P[rows, i].mean(), expected_usd_per_1k=C[rows, i].mean(), choices=[self.models[j] for j in i]))
     return pd.DataFrame(out)
 
-# %% ../nbs/05_selection.ipynb #197b3a7e
+# %% ../nbs/05_selection.ipynb #1eaff916
 @patch
 def _save_oof(self:_CostAware, folder:Path):
     for k in ("oof_p", "oof_c", "train_costs"): _save_npy(folder, k, getattr(self, k))
@@ -387,7 +387,7 @@ def _save_oof(self:_CostAware, folder:Path):
 def _load_oof(self:_CostAware, folder:Path):
     self._set_oof(*(_load_npy(folder, k) for k in ("oof_p", "oof_c", "train_costs")))
 
-# %% ../nbs/05_selection.ipynb #88edbb59
+# %% ../nbs/05_selection.ipynb #819167b2
 class UtilitySelector(_CostAware):
     "Per-model pass probability and cost heads; picks argmax p̂ − λ·ĉ"
     def __init__(self, lam:float=0.0, # pass rate per (USD per 1,000 problems); 0 = most likely to pass
@@ -402,7 +402,7 @@ class UtilitySelector(_CostAware):
         P = np.stack([_predict_pass(h, X) for h in self.pass_heads], 1)
         return P, np.stack([_predict_cost(h, X) for h in self.cost_heads], 1)
 
-# %% ../nbs/05_selection.ipynb #ef868203
+# %% ../nbs/05_selection.ipynb #96325619
 @patch
 def fit(self:UtilitySelector, X, # problems x features
         pass_rates:pd.DataFrame, # problems x models, in [0, 1]
@@ -423,7 +423,7 @@ def fit(self:UtilitySelector, X, # problems x features
     self._set_oof(oof_p, oof_c, C)
     return self
 
-# %% ../nbs/05_selection.ipynb #8dad8fe9
+# %% ../nbs/05_selection.ipynb #c7d2e839
 def _head_json(head:dict, folder:Path, name:str) -> dict:
     "A head as JSON-ready metadata; an XGBoost booster goes to `name`.json beside it"
     if head["kind"] != "xgboost": return head
@@ -437,7 +437,7 @@ def _state(self:UtilitySelector, folder:Path) -> dict:
                 pass_heads=[_head_json(h, folder, f"pass_{j}") for j, h in enumerate(self.pass_heads)], cost_heads=self.cost_heads,
                 cv_report=json.loads(self.cv_report.reset_index().to_json(orient="records")))
 
-# %% ../nbs/05_selection.ipynb #7544a6b7
+# %% ../nbs/05_selection.ipynb #2512c068
 @patch(cls_method=True)
 def _from_state(cls:UtilitySelector, folder:Path, meta:dict):
     sel = cls(lam=meta["lam"], grid=meta["grid"], n_folds=meta["n_folds"], seed=meta["seed"], n_jobs=meta["n_jobs"])
@@ -449,7 +449,7 @@ def _from_state(cls:UtilitySelector, folder:Path, meta:dict):
 
 SELECTORS["UtilitySelector"] = UtilitySelector
 
-# %% ../nbs/05_selection.ipynb #ae684e65
+# %% ../nbs/05_selection.ipynb #923f64c8
 def _unit_rows(X:np.ndarray) -> np.ndarray:
     "Rows scaled to unit length (zero rows stay zero)"
     X = np.asarray(X, np.float64)
@@ -459,7 +459,7 @@ def _nearest(sim:np.ndarray, k:int) -> np.ndarray:
     "Indices of the `k` largest similarities per row, most similar first (stable)"
     return np.argsort(-sim, axis=1, kind="stable")[:, :k]
 
-# %% ../nbs/05_selection.ipynb #6d1cc2ed
+# %% ../nbs/05_selection.ipynb #2f7a1281
 class KNNSelector(_CostAware):
     "p̂ and ĉ from the k most cosine-similar training problems; picks argmax p̂ − λ·ĉ"
     def __init__(self, k:int=10, # neighbours
@@ -470,7 +470,7 @@ class KNNSelector(_CostAware):
         nn = _nearest(_unit_rows(X) @ self.train_X.T, self.k)
         return self.train_P[nn].mean(1), self.train_C[nn].mean(1)
 
-# %% ../nbs/05_selection.ipynb #5554c503
+# %% ../nbs/05_selection.ipynb #e17e758d
 @patch
 def fit(self:KNNSelector, X, pass_rates:pd.DataFrame, costs:pd.DataFrame, best=None):
     "Keep the unit-length training embeddings and their pass rates and costs; leave-one-out estimates for budgets"
@@ -483,7 +483,7 @@ def fit(self:KNNSelector, X, pass_rates:pd.DataFrame, costs:pd.DataFrame, best=N
     self._set_oof(P[nn].mean(1), C[nn].mean(1), C)
     return self
 
-# %% ../nbs/05_selection.ipynb #57e066fd
+# %% ../nbs/05_selection.ipynb #341131f1
 @patch
 def _state(self:KNNSelector, folder:Path) -> dict:
     for k in ("train_X", "train_P", "train_C"): _save_npy(folder, k, getattr(self, k))
@@ -500,7 +500,7 @@ def _from_state(cls:KNNSelector, folder:Path, meta:dict):
 
 SELECTORS["KNNSelector"] = KNNSelector
 
-# %% ../nbs/05_selection.ipynb #6161c2a7
+# %% ../nbs/05_selection.ipynb #124b572f
 class RandomSelector(_Saveable):
     "Prompt-blind reference: a seeded mixture of the cheapest and the best-on-average model, matched to a budget"
     def __init__(self, budget:float=None, # USD per 1,000 problems; None: uniform over the pool
@@ -515,7 +515,7 @@ def fit(self:RandomSelector, X, pass_rates:pd.DataFrame, costs:pd.DataFrame, bes
     self.mean_pass, self.mean_cost = P.mean(0), C.mean(0)
     return self
 
-# %% ../nbs/05_selection.ipynb #71333fb1
+# %% ../nbs/05_selection.ipynb #0258bec8
 @patch
 def mixture(self:RandomSelector, usd_per_1k:float=None) -> pd.Series: # budget; `self.budget` when None
     "The probability of picking each pool model"
@@ -528,13 +528,21 @@ def mixture(self:RandomSelector, usd_per_1k:float=None) -> pd.Series: # budget; 
     w = np.zeros(M); w[cheap] += 1 - q; w[top] += q
     return pd.Series(w, index=self.models)
 
-# %% ../nbs/05_selection.ipynb #d451cfb0
+# %% ../nbs/05_selection.ipynb #70f0adbd
+def _shares(w:np.ndarray, n:int) -> np.ndarray:
+    "Whole counts summing to `n` closest to `w·n` (largest remainder; ties to the earlier model)"
+    counts = np.floor(w * n).astype(int)
+    extra = np.argsort(-(w * n - counts), kind="stable")[:n - counts.sum()]
+    counts[extra] += 1
+    return counts
+
 @patch
 def select(self:RandomSelector, X, lam=None, budget:float=None) -> list:
-    "One seeded random draw from `mixture(budget)` per row of X"
+    "Each model for its share `mixture(budget)` of the rows of X, assigned by a seeded random permutation"
     if lam is not None: raise ValueError("RandomSelector has no λ; give a `budget` (USD per 1,000 problems)")
-    w = self.mixture(budget).to_numpy()
-    return [self.models[i] for i in np.random.default_rng(self.seed).choice(len(w), size=len(_as_matrix(X)), p=w)]
+    w, n = self.mixture(budget).to_numpy(), len(_as_matrix(X))
+    picks = np.random.default_rng(self.seed).permutation(np.repeat(np.arange(len(w)), _shares(w, n)))
+    return [self.models[i] for i in picks]
 
 @patch
 def for_budget(self:RandomSelector, usd_per_1k:float):
@@ -542,7 +550,7 @@ def for_budget(self:RandomSelector, usd_per_1k:float):
     self.mixture(usd_per_1k); self.budget = usd_per_1k
     return self
 
-# %% ../nbs/05_selection.ipynb #63b79910
+# %% ../nbs/05_selection.ipynb #53b56798
 @patch
 def _state(self:RandomSelector, folder:Path) -> dict:
     return dict(models=self.models, budget=self.budget, seed=self.seed, mean_pass=self.mean_pass.tolist(), mean_cost=self.mean_cost.tolist())
