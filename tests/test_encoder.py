@@ -1,0 +1,102 @@
+"PromptEncoder and TripletFinetuner behaviour that needs a controlled environment: env vars, failures mid-save, the default cache."
+import json, os, warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no hub here: fail at once
+from adaptivellm.encoder import (BackboneError, META_FILE, PromptEncoder, TripletFinetuner, tiny_roberta)
+
+PROMPTS = [f"def f{i}(xs):\n    '''Return the {i}-th smallest element of xs.'''\n" + "    # hint\n" * (i % 5) for i in range(12)]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return tiny_roberta(tmp_path_factory.mktemp("models")/"codebert-base")
+
+
+def count_forwards(enc):
+    calls = []
+    enc.model.register_forward_hook(lambda m, i, o: calls.append(1))
+    return calls
+
+
+def test_default_cache_dir_follows_env(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("ADAPTIVELLM_CACHE", str(tmp_path/"cache"))
+    a = PromptEncoder(str(tiny))
+    assert a.cache_folder.parent == tmp_path/"cache"/"embeddings"
+    X = a.encode(PROMPTS)
+    b = PromptEncoder(str(tiny))  # a fresh encoder (a new process would do the same) reads the cache
+    calls = count_forwards(b)
+    np.testing.assert_array_equal(b.encode(PROMPTS[::-1]), X[::-1])
+    assert calls == []
+    index = json.loads((a.cache_folder/"index.json").read_text())
+    assert index["fingerprint"] == a.fingerprint and len(index["rows"]) == len(PROMPTS)
+
+
+def test_cache_merges_writes_of_two_encoders(tiny, tmp_path):
+    a, b = PromptEncoder(str(tiny), cache_dir=tmp_path), PromptEncoder(str(tiny), cache_dir=tmp_path)
+    a.encode(PROMPTS[:6]); b.encode(PROMPTS[6:])
+    c = PromptEncoder(str(tiny), cache_dir=tmp_path)
+    calls = count_forwards(c)
+    c.encode(PROMPTS)
+    assert calls == []
+
+
+def test_explicit_codebert_never_falls_back(monkeypatch):
+    monkeypatch.delenv("ADAPTIVELLM_CODEBERT", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning either: it raises
+        with pytest.raises(BackboneError, match="backbone 'codebert' could not be loaded from 'microsoft/codebert-base'"):
+            PromptEncoder("codebert")
+
+
+def test_auto_warns_naming_what_it_tried(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADAPTIVELLM_CODEBERT", str(tmp_path/"missing"))
+    with pytest.warns(UserWarning, match="backbone='auto'.*missing.*using 'minilm'"):
+        enc = PromptEncoder("auto", cache=False)
+    assert enc.backbone_name == "minilm"
+
+
+def test_codebert_env_var_loads_a_local_copy(tiny, monkeypatch):
+    monkeypatch.setenv("ADAPTIVELLM_CODEBERT", str(tiny))
+    enc = PromptEncoder("codebert", cache=False)
+    assert enc.backbone_name == "codebert" and enc.dim == 32
+    np.testing.assert_array_equal(enc.encode(PROMPTS), PromptEncoder(str(tiny), cache=False).encode(PROMPTS))
+
+
+def test_failed_save_keeps_the_previous_one(tiny, tmp_path, monkeypatch):
+    enc = PromptEncoder(str(tiny), cache=False)
+    target = enc.save(tmp_path/"enc")
+    X = PromptEncoder(target).encode(PROMPTS)
+    tuned = TripletFinetuner(enc, batch_size=4, max_steps=1).fit(PROMPTS, [i % 3 for i in range(12)])
+    monkeypatch.setattr(tuned.tokenizer, "save_pretrained", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"): tuned.save(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["enc"]  # no temp folder left
+    np.testing.assert_array_equal(PromptEncoder(target).encode(PROMPTS), X)  # the old encoder is intact
+
+
+def test_saved_folder_missing_files_is_refused(tiny, tmp_path):
+    target = PromptEncoder(str(tiny), cache=False).save(tmp_path/"enc")
+    (target/"tokenizer.json").unlink()
+    with pytest.raises(FileNotFoundError, match="not a complete saved PromptEncoder: missing tokenizer.json"):
+        PromptEncoder(target)
+
+
+def test_bad_metadata_names_file_and_field(tiny, tmp_path):
+    target = PromptEncoder(str(tiny), cache=False).save(tmp_path/"enc")
+    meta = json.loads((target/META_FILE).read_text()); del meta["pooling"]
+    (target/META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=f"{META_FILE}: field 'pooling' is missing"):
+        PromptEncoder(target)
+
+
+def test_fine_tuning_is_deterministic_and_changes_the_fingerprint(tiny):
+    enc = PromptEncoder(str(tiny), cache=False)
+    levels = [i % 3 for i in range(12)]
+    a = TripletFinetuner(enc, batch_size=4, max_steps=2).fit(PROMPTS, levels)
+    b = TripletFinetuner(enc, batch_size=4, max_steps=2).fit(PROMPTS, levels)
+    assert a.fingerprint == b.fingerprint != enc.fingerprint
+    np.testing.assert_array_equal(a.encode(PROMPTS), b.encode(PROMPTS))
+    assert not np.allclose(a.encode(PROMPTS), enc.encode(PROMPTS))
