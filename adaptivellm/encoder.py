@@ -47,14 +47,16 @@ def _candidates(backbone:str) -> list:
 def _first_line(e:Exception) -> str: return (str(e).strip().splitlines() or [""])[0]
 
 # %% ../nbs/04_encoder.ipynb #318e0315
-def _load_pretrained(name:str, get_source) -> tuple:
+def _load_pretrained(name:str, get_source, # the candidate's name, and a function giving where it loads from
+                     local_only:bool=False) -> tuple: # never ask the hub (what `auto` does: it takes what is on disk)
     "`(tokenizer, model, source)` of one candidate; `BackboneError` naming the source on failure"
     src = "?"
     try:
         src = get_source()
         from transformers import AutoModel, AutoTokenizer
-        tok = AutoTokenizer.from_pretrained(src, local_files_only=_hub_offline())
-        model = AutoModel.from_pretrained(src, local_files_only=_hub_offline())
+        local = _hub_offline() or local_only
+        tok = AutoTokenizer.from_pretrained(src, local_files_only=local)
+        model = AutoModel.from_pretrained(src, local_files_only=local)
     except Exception as e:
         raise BackboneError(f"backbone {name!r} could not be loaded from {src!r}: {type(e).__name__}: {_first_line(e)}") from e
     return tok, model.eval(), src
@@ -64,7 +66,7 @@ def _load_backbone(backbone:str) -> tuple:
     "`(name, tokenizer, model)` for `backbone`; only `auto` falls back, and it warns when it does"
     errors = []
     for name, get_source in _candidates(backbone):
-        try: tok, model, src = _load_pretrained(name, get_source)
+        try: tok, model, src = _load_pretrained(name, get_source, local_only=backbone == "auto")
         except BackboneError as e: errors.append(str(e)); continue
         if errors: warnings.warn(f"backbone='auto': {errors[0]}; using {name!r} from {src!r} instead "
                                  "(set ADAPTIVELLM_CODEBERT to a local copy of microsoft/codebert-base to use CodeBERT)", stacklevel=3)
