@@ -7,7 +7,7 @@ __all__ = ['ROW_KEYS', 'SWEEP_LAMS', 'GRIDS', 'COLS', 'mean_ci', 'evaluate_split
            'plot_frontier_figure', 'plot_per_group', 'md_table', 'results_markdown', 'run_reproduce', 'reproduce']
 
 # %% ../nbs/08_reproduce.ipynb #8236ab82
-import json, math, os, shutil, tempfile, time, warnings
+import json, math, os, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -20,7 +20,7 @@ from .data import load_benchmark, _json_dumps
 from .ranking import paper_split, stratified_splits
 from .evaluation import (evaluate_choice, baseline_rows, aiq, zero_router_points, oracle_frontier_points, plot_frontier,
                                     paper_score_oracle_choice, single_choice)
-from .encoder import PromptEncoder, _replace_dir
+from .encoder import PromptEncoder, write_folder
 from .selection import PaperSelector, UtilitySelector, KNNSelector, RandomSelector, selection_targets
 from .router import AdaptiveLLM, default_reasoner
 from .clustering import DifficultyLevels
@@ -277,14 +277,11 @@ def run_reproduce(bench, out, # the benchmark; the folder to write the report in
 # %% ../nbs/08_reproduce.ipynb #765557f6
 def _write_report(bench, res:dict, out:Path, main:dict, te:list):
     "results.json, results.md and figures, written into a temporary folder beside `out` and renamed into place"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-    try:
+    def write(tmp):
         figs = _figures(bench, tmp, main, te)
         (tmp/"results.json").write_text(json.dumps(json.loads(_json_dumps(res)), indent=1))
         (tmp/"results.md").write_text(results_markdown(res, figs))
-        _replace_dir(tmp, out)
-    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    write_folder(out, write)
 
 # %% ../nbs/08_reproduce.ipynb #eaaf2642
 @call_parse

@@ -17,7 +17,7 @@ from fastcore.script import call_parse
 from .data import load_benchmark, ModelSpec
 from .clustering import DifficultyLevels
 from .ranking import paper_split
-from .encoder import PromptEncoder, TripletFinetuner, _replace_dir
+from .encoder import PromptEncoder, TripletFinetuner, write_folder
 from .selection import PaperSelector, UtilitySelector, selection_targets
 
 # %% ../nbs/06_router.ipynb #4088ed69
@@ -180,14 +180,11 @@ def save(self:AdaptiveLLM, path) -> Path: # folder to write; a router saved ther
     path = Path(path)
     if path.exists() and not (path/MANIFEST).exists() and (path.is_file() or any(path.iterdir())):
         raise FileExistsError(f"{path} exists and is not a saved router: refusing to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
-    try:
+    def write(tmp):
         self.encoder.save(tmp/"encoder"); self.selector.to_dir(tmp/"selector")
         (tmp/"router.json").write_text(json.dumps(self._metadata(), indent=1))
-        write_manifest(tmp); _replace_dir(tmp, path)
-    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
-    return path
+        write_manifest(tmp)
+    return write_folder(path, write)
 
 # %% ../nbs/06_router.ipynb #5e4d7c13
 @patch(cls_method=True)
