@@ -8,6 +8,7 @@ __all__ = ['ROW_KEYS', 'SWEEP_LAMS', 'GRIDS', 'COLS', 'mean_ci', 'evaluate_split
 
 # %% ../nbs/08_reproduce.ipynb #8236ab82
 import json, math, os, time, warnings
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -20,7 +21,7 @@ from .data import load_benchmark, _json_dumps
 from .ranking import paper_split, stratified_splits
 from .evaluation import (evaluate_choice, baseline_rows, aiq, zero_router_points, oracle_frontier_points, plot_frontier,
                                     paper_score_oracle_choice, single_choice)
-from .encoder import PromptEncoder, write_folder
+from .encoder import PromptEncoder, write_folder, _usable_cores
 from .selection import PaperSelector, UtilitySelector, KNNSelector, RandomSelector, selection_targets
 from .router import AdaptiveLLM, default_reasoner
 from .clustering import DifficultyLevels
@@ -232,12 +233,13 @@ def _paper_split_result(bench, X0, enc, budgets, ft, quick, timings) -> tuple:
 
 # %% ../nbs/08_reproduce.ipynb #de2f21d1
 def _repeated(bench, X0, enc, budgets, ft, quick, n_splits:int, finetune_splits:int, seed:int, timings) -> list:
-    "`evaluate_split` on `n_splits` stratified splits; the fine-tuned pipeline on the first `finetune_splits`"
-    out = []
+    "`evaluate_split` on `n_splits` stratified splits; the fine-tuned pipeline on the first `finetune_splits`, the others side by side on the usable cores"
+    splits = stratified_splits(bench, n_splits, 0.3, seed)
+    def one(i): # each split is seeded on its own, so running them side by side changes no number
+        return evaluate_split(bench, *splits[i], X0, enc, budgets, {"adaptivellm-leakfree": False} if i < finetune_splits else {}, ft, quick, seed=seed + i)
     with _stage(timings, f"{n_splits} repeated splits"):
-        for i, (tr, te) in enumerate(tqdm(stratified_splits(bench, n_splits, 0.3, seed), desc="splits")):
-            variants = {"adaptivellm-leakfree": False} if i < finetune_splits else {}
-            out.append(evaluate_split(bench, tr, te, X0, enc, budgets, variants, ft, quick, seed=seed + i))
+        out = [one(i) for i in range(finetune_splits)]  # torch already runs on every core
+        with ThreadPoolExecutor(_usable_cores()) as pool: out += list(tqdm(pool.map(one, range(finetune_splits, n_splits)), total=n_splits - finetune_splits, desc="splits"))
     return out
 
 # %% ../nbs/08_reproduce.ipynb #c6b4e11e

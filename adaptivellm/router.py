@@ -52,9 +52,10 @@ def _fit_levels(bench, ids, reasoner:str, k:int, seed:int):
     return levels, pd.Series(levels.predict(med), index=med.index)
 
 # %% ../nbs/06_router.ipynb #af394d3c
-def _encoder(encoder, finetune:bool, prompts:pd.Series, levels:pd.Series, seed:int, **ft_kwargs) -> PromptEncoder:
+def _encoder(encoder, finetune:bool, prompts:pd.Series, levels:pd.Series, seed:int, runtime:str=None, **ft_kwargs) -> PromptEncoder:
     "A `PromptEncoder` from a backbone name (or an encoder), triplet-fine-tuned on `prompts` and their `levels` if asked"
-    enc = encoder if isinstance(encoder, PromptEncoder) else PromptEncoder(encoder)
+    enc = encoder if isinstance(encoder, PromptEncoder) else PromptEncoder(encoder, runtime=runtime)
+    if runtime and enc.runtime != runtime: raise ValueError(f"runtime={runtime!r}, but the encoder given runs {enc.runtime!r}")
     if not finetune: return enc
     return TripletFinetuner(enc, seed=seed, **ft_kwargs).fit(list(prompts.loc[levels.index]), levels.values)
 
@@ -119,6 +120,7 @@ def fit(cls:AdaptiveLLM, bench, # the `Benchmark` to learn from
         transductive:bool=False, # fit levels and fine-tune on all problems, test included, as published
         reasoner:str=None, k:int=3, seed:int=42, # levels: whose think lengths (`default_reasoner` when None), how many, k-means seed
         selector_kwargs:dict=None, # passed to the selector (e.g. a smaller `grid` for the utility selector)
+        runtime:str=None, # the encoder's runtime: "torch" (reference) or "static" (fast); the encoder's own when None
         **ft_kwargs): # passed to `TripletFinetuner` (epochs, max_steps, ...)
     "Fit levels, encoder and selector on the training problems"
     if selector not in SELECTORS: raise ValueError(f"selector must be one of {list(SELECTORS)}, got {selector!r}")
@@ -126,11 +128,11 @@ def fit(cls:AdaptiveLLM, bench, # the `Benchmark` to learn from
     level_ids = list(bench.problems.index) if transductive else ids
     reasoner = reasoner or (default_reasoner(bench) if finetune else None)
     levels, level_of = _fit_levels(bench, level_ids, reasoner, k, seed) if finetune else (None, None)
-    enc = _encoder(encoder, finetune, bench.problems.prompt, level_of, seed, **ft_kwargs)
+    enc = _encoder(encoder, finetune, bench.problems.prompt, level_of, seed, runtime, **ft_kwargs)
     X = enc.encode(list(bench.problems.prompt.loc[ids]))
     pass_rates, costs, best = selection_targets(bench, ids)
     sel = SELECTORS[selector](**{"seed": seed, **(selector_kwargs or {})}).fit(X, pass_rates, costs, best)
-    info = dict(n_train=len(ids), finetune=finetune, transductive=transductive, reasoner=reasoner, seed=seed,
+    info = dict(n_train=len(ids), finetune=finetune, transductive=transductive, reasoner=reasoner, seed=seed, runtime=enc.runtime,
                 data=str(bench.data_dir), usd_per_1k=costs.mean().to_dict())
     return cls(list(bench.pool), enc, sel, selector, levels, info)
 
@@ -212,6 +214,7 @@ def train(out:str=None, # folder to save the router in (required)
           split:str="paper", # train on the published split's training part ("paper") or on every problem ("all")
           no_finetune:bool=False, # skip the triplet fine-tuning of the encoder
           max_steps:int=None, # stop fine-tuning after this many steps (quick runs)
+          runtime:str="torch", # encoder runtime: torch (the transformer, reference) or static (distilled token vectors, ~100x faster routing)
           seed:int=42): # seed of levels, fine-tuning and selector
     "Train a router on a benchmark and save it"
     if not out: raise SystemExit("adaptivellm train: --out DIR is required")
@@ -219,7 +222,7 @@ def train(out:str=None, # folder to save the router in (required)
     if split not in ("paper", "all"): raise SystemExit(f"--split must be paper or all, got {split!r}")
     ids = paper_split(bench)[0] if split == "paper" else None
     t0 = time.perf_counter()
-    router = AdaptiveLLM.fit(bench, ids, encoder=encoder, finetune=not no_finetune, selector=selector, seed=seed, max_steps=max_steps)
+    router = AdaptiveLLM.fit(bench, ids, encoder=encoder, finetune=not no_finetune, selector=selector, seed=seed, max_steps=max_steps, runtime=runtime)
     router.save(out)
     print(f"trained {router!r} on {router.info['n_train']} problems in {time.perf_counter()-t0:.0f} s; saved to {out}")
 
@@ -246,10 +249,12 @@ def route(prompt:str, # the prompt, or - to read JSON lines {"id", "prompt"} fro
           router:str=None, # folder of a saved router (required)
           budget:float=None, # USD per 1,000 problems (utility routers)
           lam:float=None, # cost weight λ (utility routers)
-          batch:int=256): # prompts encoded at a time when reading standard input
+          batch:int=256, # prompts encoded at a time when reading standard input
+          runtime:str=None): # the encoder runtime to expect (torch or static); the saved router's is always used, since its selector was trained on it
     "Route prompts with a saved router"
     if not router: raise SystemExit("adaptivellm route: --router DIR is required")
     r = AdaptiveLLM.load(router)
+    if runtime and runtime != r.encoder.runtime: raise SystemExit(f"adaptivellm route: {router} was trained with --runtime {r.encoder.runtime}, not {runtime}: train it again with --runtime {runtime}")
     if prompt != "-": return print(r.select([prompt], budget=budget, lam=lam)[0].model)
     try: items = _stdin_prompts(sys.stdin)
     except ValueError as e: print(f"adaptivellm route: {e}", file=sys.stderr); return 2
