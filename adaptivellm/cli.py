@@ -20,6 +20,8 @@ COMMANDS = {
     "reproduce": "adaptivellm.reproduce:reproduce",
     "generate": "adaptivellm.execution:generate",
     "execute": "adaptivellm.execution:execute",
+    "solve": "adaptivellm.solve:solve_cli",
+    "serve": "adaptivellm.solve:serve",
 }
 
 # %% ../nbs/10_cli.ipynb #d282cfa1

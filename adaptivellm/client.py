@@ -9,14 +9,17 @@ __all__ = ['log', 'api_key', 'chat_client', 'status_of', 'is_transient', 'is_fat
 import logging, os
 import openai
 
-# %% ../nbs/00b_client.ipynb #0c41ecf8
+# %% ../nbs/00b_client.ipynb #6abb2c9b
 log = logging.getLogger(__name__)
+_WARNED = set()  # variables already reported unset
 
 # %% ../nbs/00b_client.ipynb #26e08324
 def api_key(api_key_env:str="OPENAI_API_KEY") -> str: # environment variable holding the key
-    "The key in `$api_key_env`, else the placeholder `EMPTY` (said aloud)"
+    "The key in `$api_key_env`, else the placeholder `EMPTY` (said aloud, once per variable)"
     key = os.environ.get(api_key_env)
     if key: return key
+    if api_key_env in _WARNED: return "EMPTY"
+    _WARNED.add(api_key_env)
     log.warning(f"{api_key_env} is unset: sending the placeholder API key 'EMPTY' (enough for local vLLM/SGLang servers)")
     return "EMPTY"
 
