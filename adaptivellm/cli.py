@@ -20,6 +20,7 @@ COMMANDS = {
     "reproduce": "adaptivellm.reproduce:reproduce",
     "generate": "adaptivellm.execution:generate",
     "execute": "adaptivellm.execution:execute",
+    "gate": "adaptivellm.gate:gate",
     "solve": "adaptivellm.solve:solve_cli",
     "serve": "adaptivellm.solve:serve",
 }
