@@ -6,7 +6,7 @@
 __all__ = ['GATE_CODES', 'CHAIN_SEP', 'K_GRID', 'ReplayData', 'replay_data', 'chain_label', 'parse_chain', 'price_ordered_chains',
            'Cascade', 'usable_chains', 'chain_table', 'evaluate_chains', 'CascadeRouter', 'load_replay']
 
-# %% ../nbs/12_cascade.ipynb #9fffb998
+# %% ../nbs/12_cascade.ipynb #8a1040dd
 import itertools, json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from .evaluation import aiq
 from .selection import KNNSelector, SELECTORS, LAMS, _as_matrix, _unit_rows, _nearest, _choose
 from .router import AdaptiveLLM
 
-# %% ../nbs/12_cascade.ipynb #42ca3b6f
+# %% ../nbs/12_cascade.ipynb #95352e61
 GATE_CODES = {"fail": 0, "pass": 1, "no-tests": 2}  # verdict -> code in `ReplayData.gate`; -1: no verdict
 
 @dataclass
@@ -27,7 +27,7 @@ class ReplayData:
     passed: np.ndarray; tokens: np.ndarray; gate: np.ndarray  # (problems, models, samples)
     inputs: np.ndarray  # (problems, models)
 
-# %% ../nbs/12_cascade.ipynb #13fa23df
+# %% ../nbs/12_cascade.ipynb #f6292b56
 def _positions(index:pd.MultiIndex, ids:list, models:list, what:str) -> tuple:
     "Integer positions (problem, model, sample) of the rows of a (problem_id, model, sample) index inside the pool"
     i = pd.Index(ids).get_indexer(index.get_level_values(0))
@@ -37,7 +37,7 @@ def _positions(index:pd.MultiIndex, ids:list, models:list, what:str) -> tuple:
     if (s[keep] < 0).any(): raise ValueError(f"{what}: negative sample index")
     return i[keep], j[keep], s[keep], keep
 
-# %% ../nbs/12_cascade.ipynb #50a9f5ea
+# %% ../nbs/12_cascade.ipynb #95373fa4
 def _gate_codes(verdicts:pd.DataFrame) -> np.ndarray:
     "The verdict column as `GATE_CODES`; an unknown verdict is an error naming the row"
     codes = verdicts.verdict.map(GATE_CODES)
@@ -46,7 +46,7 @@ def _gate_codes(verdicts:pd.DataFrame) -> np.ndarray:
         raise ValueError(f"verdicts, row {k}, field 'verdict': {verdicts.verdict.loc[k]!r} is not one of {list(GATE_CODES)}")
     return codes.to_numpy(int)
 
-# %% ../nbs/12_cascade.ipynb #58d926e9
+# %% ../nbs/12_cascade.ipynb #1d45dd76
 def replay_data(bench, # a `Benchmark`
                 samples:pd.DataFrame, # `gate.sample_outcomes(bench)`: index (problem_id, model, sample)
                 verdicts:pd.DataFrame) -> ReplayData: # `gate.read_verdicts()`: same index, column `verdict`
@@ -64,7 +64,7 @@ def replay_data(bench, # a `Benchmark`
     gate[vi, vj, vs] = _gate_codes(verdicts)[vkeep]
     return ReplayData(ids, models, bench.prices.to_numpy(float), passed, tokens, gate, inputs)
 
-# %% ../nbs/12_cascade.ipynb #0b1d9a27
+# %% ../nbs/12_cascade.ipynb #48f56152
 CHAIN_SEP = ">"
 
 def chain_label(chain) -> str: return CHAIN_SEP.join(chain)
@@ -75,7 +75,7 @@ def parse_chain(label:str) -> list:
     if not all(m.strip() for m in chain): raise ValueError(f"bad chain label {label!r}: empty model name")
     return chain
 
-# %% ../nbs/12_cascade.ipynb #5a7447ba
+# %% ../nbs/12_cascade.ipynb #41424178
 def price_ordered_chains(pool:list, # `ModelSpec`s
                          max_len:int=3) -> list: # longest chain
     "Every chain of up to `max_len` pool models in order of price (equal prices: pool order), as tuples of names"
@@ -83,7 +83,7 @@ def price_ordered_chains(pool:list, # `ModelSpec`s
     names = [pool[i].name for i in order]
     return [c for k in range(1, max_len + 1) for c in itertools.combinations(names, k)]
 
-# %% ../nbs/12_cascade.ipynb #10b4ba08
+# %% ../nbs/12_cascade.ipynb #21947ab8
 def _call_costs(d:ReplayData, j:int) -> tuple:
     "USD per 1,000 problems of one call of model `j` per (problem, sample): output only, and with the input tokens"
     out = usd_per_1k(d.tokens[:, j, :], d.prices[j])
@@ -93,22 +93,23 @@ def _no_verdict(d:ReplayData, j:int, missing:np.ndarray):
     p, s = np.argwhere(missing)[0]
     raise ValueError(f"no gate verdict for {d.models[j]!r} on {d.ids[p]!r} (sample {s}, {int(missing.sum())} such): it can only end a chain")
 
-# %% ../nbs/12_cascade.ipynb #c0b2eae1
+# %% ../nbs/12_cascade.ipynb #17d5e405
 def _replay(d:ReplayData, chain:list, no_tests:str="accept") -> dict:
-    "Per (problem, sample) of a chain of model indices: hidden pass, cost, worst-case cost, models called"
+    "Per (problem, sample) of a chain of model indices: hidden pass, cost, worst-case cost, output tokens, models called"
     P, _, S = d.passed.shape
-    alive, out = np.ones((P, S), bool), {k: np.zeros((P, S)) for k in ("pass@1", "usd_per_1k", "usd_per_1k_worst", "calls")}
+    alive, out = np.ones((P, S), bool), {k: np.zeros((P, S)) for k in ("pass@1", "usd_per_1k", "usd_per_1k_worst", "mean_output_tokens", "calls")}
     for pos, j in enumerate(chain):
         g, last = d.gate[:, j, :], pos == len(chain) - 1
         if not last and (alive & (g < 0)).any(): _no_verdict(d, j, alive & (g < 0))
         called = alive & ~((g == 2) & (no_tests == "escalate") & (not last))
         cost, worst = _call_costs(d, j)
-        out["usd_per_1k"] += called * cost; out["usd_per_1k_worst"] += called * worst; out["calls"] += called
+        out["usd_per_1k"] += called * cost; out["usd_per_1k_worst"] += called * worst
+        out["mean_output_tokens"] += called * d.tokens[:, j, :]; out["calls"] += called
         accept = called if last else called & (g >= 1)
         out["pass@1"] += accept * d.passed[:, j, :]; alive &= ~accept
     return out
 
-# %% ../nbs/12_cascade.ipynb #ac958ee5
+# %% ../nbs/12_cascade.ipynb #4431210c
 class Cascade:
     "Try the models of `chain` in order; accept the first answer that passes its examples, the last one as it is"
     def __init__(self, chain, # model names, cheapest first
@@ -119,7 +120,7 @@ class Cascade:
         self.no_tests = no_tests
     def __repr__(self): return f"Cascade({chain_label(self.chain)!r}, no_tests={self.no_tests!r})"
 
-# %% ../nbs/12_cascade.ipynb #a2f2d42b
+# %% ../nbs/12_cascade.ipynb #9dd3c118
 @patch
 def replay(self:Cascade, d:ReplayData, # from `replay_data`
            ids=None) -> pd.DataFrame: # problems; all when None
@@ -130,7 +131,7 @@ def replay(self:Cascade, d:ReplayData, # from `replay_data`
     df = pd.DataFrame({k: v.mean(1) for k, v in r.items()}, index=pd.Index(d.ids, name="problem_id"))
     return df if ids is None else df.loc[list(ids)]
 
-# %% ../nbs/12_cascade.ipynb #2aaf2f62
+# %% ../nbs/12_cascade.ipynb #aaf2c205
 def usable_chains(d:ReplayData, chains:list) -> list:
     "The chains whose every model but the last has a gate verdict on every problem and sample"
     known = (d.gate >= 0).all((0, 2))
@@ -139,14 +140,14 @@ def usable_chains(d:ReplayData, chains:list) -> list:
 def chain_table(d:ReplayData, # from `replay_data`
                 chains:list, # chains (tuples of model names)
                 no_tests:str="accept") -> dict: # see `Cascade`
-    "Metric -> problems x chains frame of the replay means: pass@1, usd_per_1k, usd_per_1k_worst, calls"
+    "Metric -> problems x chains frame of the replay means: pass@1, usd_per_1k, usd_per_1k_worst, mean_output_tokens, calls"
     reps = [Cascade(c, no_tests).replay(d) for c in chains]
     return {k: pd.DataFrame({chain_label(c): r[k] for c, r in zip(chains, reps)}) for k in reps[0].columns}
 
-# %% ../nbs/12_cascade.ipynb #1db924ba
+# %% ../nbs/12_cascade.ipynb #bbb9a4a6
 def evaluate_chains(table:dict, # from `chain_table`
                     choice:pd.Series) -> dict: # problem_id -> chain label
-    "Mean pass@1, cost (output; with input tokens) and models called of a chain choice"
+    "Mean pass@1, cost (output; with input tokens), output tokens and models called of a chain choice"
     if not isinstance(choice, pd.Series) or choice.empty: raise ValueError("`choice` must be a non-empty Series problem_id -> chain label")
     cols = table["pass@1"].columns.get_indexer(choice.to_numpy())
     if (cols < 0).any(): raise KeyError(f"chain {choice.to_numpy()[cols < 0][0]!r} is not in the table")
@@ -154,7 +155,7 @@ def evaluate_chains(table:dict, # from `chain_table`
     if (rows < 0).any(): raise KeyError(f"problem {choice.index[rows < 0][0]!r} is not in the table")
     return {k: float(v.to_numpy()[rows, cols].mean()) for k, v in table.items()}
 
-# %% ../nbs/12_cascade.ipynb #49d575d7
+# %% ../nbs/12_cascade.ipynb #4ddd80ab
 @patch
 def trace(self:Cascade, d:ReplayData, # from `replay_data`
           problem_id:str, sample:int=0) -> pd.DataFrame: # one problem and sample index
@@ -169,7 +170,7 @@ def trace(self:Cascade, d:ReplayData, # from `replay_data`
         if accepted: break
     return pd.DataFrame(rows)
 
-# %% ../nbs/12_cascade.ipynb #d4e8146d
+# %% ../nbs/12_cascade.ipynb #1d7d5429
 K_GRID = (5, 10, 20, 40)  # neighbours tried when `CascadeRouter(k=None)`
 
 class CascadeRouter(KNNSelector):
@@ -180,17 +181,20 @@ class CascadeRouter(KNNSelector):
         self.k, self.lam, self.no_tests, self.models, self.dim, self.k_report = k, lam, no_tests, None, None, None
     def __repr__(self): return f"CascadeRouter(k={self.k}, lam={self.lam}, {len(self.models or [])} chains)"
 
-# %% ../nbs/12_cascade.ipynb #ba044583
-def _loo_aiq(X:np.ndarray, P:np.ndarray, C:np.ndarray, k:int, span:tuple) -> float:
-    "AIQ of the leave-one-out λ sweep of a k-neighbour router over the cost range `span`"
+# %% ../nbs/12_cascade.ipynb #33114be8
+def _loo_aiq(nn:np.ndarray, P:np.ndarray, C:np.ndarray, span:tuple) -> float:
+    "AIQ over the cost range `span` of the λ sweep of a router that averages the replays of neighbours `nn` (leave-one-out)"
+    Ph, Ch, rows = P[nn].mean(1), C[nn].mean(1), np.arange(len(P))
+    return aiq([(C[rows, i].mean(), P[rows, i].mean()) for i in (_choose(Ph, Ch, lam) for lam in LAMS)], *span)
+
+def _loo_k_report(X:np.ndarray, P:np.ndarray, C:np.ndarray, ks:list, span:tuple) -> dict:
+    "k -> leave-one-out AIQ on the training problems"
     sim = _unit_rows(X) @ _unit_rows(X).T
     np.fill_diagonal(sim, -np.inf)
-    nn, rows = _nearest(sim, k), np.arange(len(P))
-    Ph, Ch = P[nn].mean(1), C[nn].mean(1)
-    pts = [(C[rows, i].mean(), P[rows, i].mean()) for i in (_choose(Ph, Ch, lam) for lam in LAMS)]
-    return aiq(pts, *span)
+    order = _nearest(sim, max(ks))
+    return {k: _loo_aiq(order[:, :k], P, C, span) for k in ks}
 
-# %% ../nbs/12_cascade.ipynb #81c032b9
+# %% ../nbs/12_cascade.ipynb #f3d77f67
 @patch
 def fit(self:CascadeRouter, X, # training problems x features
         table:dict): # `chain_table` of the same problems, rows in the order of X
@@ -199,20 +203,20 @@ def fit(self:CascadeRouter, X, # training problems x features
     X = _as_matrix(X, n=len(P))
     single = [i for i, l in enumerate(P.columns) if CHAIN_SEP not in l] or list(range(P.shape[1]))
     means = C.to_numpy().mean(0)[single]
-    span = (means.min(), means.max()) if means.max() > means.min() else (means.min(), means.min() + 1e-9)
-    ks = [k for k in K_GRID if k < len(X)] or [1] if self.k is None else [self.k]
-    self.k_report = {k: _loo_aiq(X, P.to_numpy(), C.to_numpy(), k, span) for k in ks}
+    span = (means.min(), means.max() if means.max() > means.min() else means.min() + 1e-9)
+    ks = ([k for k in K_GRID if k < len(X)] or [1]) if self.k is None else [self.k]
+    self.k_report = _loo_k_report(X, P.to_numpy(), C.to_numpy(), ks, span)
     self.k = max(ks, key=lambda k: (self.k_report[k], -k))
     return KNNSelector.fit(self, X, P, C)
 
-# %% ../nbs/12_cascade.ipynb #81b23a3e
+# %% ../nbs/12_cascade.ipynb #4d08818b
 @patch
 def chains(self:CascadeRouter, X, # problems x features
            lam:float=None, budget:float=None) -> list: # λ, or a budget in USD per 1,000 problems; `self.lam` when neither
     "The chosen chain of each problem, as lists of model names (cheapest first)"
     return [parse_chain(l) for l in self.select(X, lam=lam, budget=budget)]
 
-# %% ../nbs/12_cascade.ipynb #5b5f3707
+# %% ../nbs/12_cascade.ipynb #ad84fd3f
 @patch
 def _state(self:CascadeRouter, folder:Path) -> dict:
     return KNNSelector._state(self, folder) | dict(no_tests=self.no_tests, k_report={str(k): v for k, v in self.k_report.items()})
@@ -225,14 +229,14 @@ def _from_state(cls:CascadeRouter, folder:Path, meta:dict):
 
 SELECTORS["CascadeRouter"] = CascadeRouter
 
-# %% ../nbs/12_cascade.ipynb #2eec7da8
+# %% ../nbs/12_cascade.ipynb #3db32815
 def load_replay(bench, # a `Benchmark`
                 verdicts=None) -> ReplayData: # a verdicts file; the shipped verdicts when None
     "`replay_data` from the recorded samples of `bench` and the gate's verdicts"
     from adaptivellm.gate import sample_outcomes, read_verdicts
     return replay_data(bench, sample_outcomes(bench), read_verdicts(verdicts))
 
-# %% ../nbs/12_cascade.ipynb #352c3fa8
+# %% ../nbs/12_cascade.ipynb #e76b5805
 @patch
 def fit_cascade(self:AdaptiveLLM, bench, # the `Benchmark` the router was fitted on
                 train_ids=None, # training problems; all when None
@@ -247,7 +251,7 @@ def fit_cascade(self:AdaptiveLLM, bench, # the `Benchmark` the router was fitted
     self.info["cascade"] = dict(n_train=len(ids), k=self.cascade.k, no_tests=no_tests, n_chains=len(self.cascade.models))
     return self
 
-# %% ../nbs/12_cascade.ipynb #4c1455bd
+# %% ../nbs/12_cascade.ipynb #5a26eae8
 @patch
 def chains(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
            budget:float=None, # USD per 1,000 problems (expected)
