@@ -20,6 +20,7 @@ COMMANDS = {
     "reproduce": "adaptivellm.reproduce:reproduce",
     "generate": "adaptivellm.execution:generate",
     "execute": "adaptivellm.execution:execute",
+    "gate": "adaptivellm.gate:gate",
 }
 
 # %% ../nbs/10_cli.ipynb #d282cfa1
