@@ -183,7 +183,7 @@ def plot_per_group(df:pd.DataFrame, xlabel:str):
     axs[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig
 
-# %% ../nbs/08_reproduce.ipynb #38bdf72b
+# %% ../nbs/08_reproduce.ipynb #b4461119
 def cascade_fixed_chains(bench) -> list:
     "Informative fixed chains: cheapest > best, cheapest > mid, mid > best, cheapest > mid > best (mid: the best model priced between)"
     price, rate = bench.prices, bench.matrix("pass_rate").mean()
@@ -193,7 +193,7 @@ def cascade_fixed_chains(bench) -> list:
     ok = set(price_ordered_chains(bench.pool))
     return [c for c in dict.fromkeys([(cheap, best), (cheap, mid), (mid, best), (cheap, mid, best)]) if c in ok]
 
-# %% ../nbs/08_reproduce.ipynb #2757fc42
+# %% ../nbs/08_reproduce.ipynb #4a0bda6f
 def _cascade_row(method:str, metrics:dict) -> dict:
     "A results row of a cascade: pass@5 and the first-sample pass@1 are not defined for one"
     return {"method": method, **metrics, "pass@5": math.nan, "first_pass@1": math.nan}
@@ -204,14 +204,14 @@ def _chain_points(table:dict, te:list, labels:list=None) -> pd.DataFrame:
     labels = list(P.columns) if labels is None else labels
     return pd.DataFrame({"label": labels, "cost": C[labels].mean().to_numpy(), "quality": P[labels].mean().to_numpy()})
 
-# %% ../nbs/08_reproduce.ipynb #1bb6328b
+# %% ../nbs/08_reproduce.ipynb #4f0b96f7
 def _router_sweep(router, Xte:np.ndarray, table:dict, te:list) -> pd.DataFrame:
     "(cost, quality) of the cascade router's choices on the test problems along `SWEEP_LAMS`"
     Ph, Ch = router._predict(Xte)
     P, C, rows = table["pass@1"].loc[te, router.models].to_numpy(), table["usd_per_1k"].loc[te, router.models].to_numpy(), np.arange(len(te))
     return pd.DataFrame([(C[rows, i].mean(), P[rows, i].mean()) for i in (_choose(Ph, Ch, lam) for lam in SWEEP_LAMS)], columns=["cost", "quality"])
 
-# %% ../nbs/08_reproduce.ipynb #eb044fff
+# %% ../nbs/08_reproduce.ipynb #9c1c04d0
 def cascade_split(table:dict, X0:pd.DataFrame, tr:list, te:list, # replays of every chain (`chain_table`), embeddings, one split
                   budgets:list, fixed:list) -> dict: # budgets (USD per 1,000 problems) and fixed chains to report
     "Rows of the fixed chains and of the cascade router at each budget, the router's λ-sweep points and AIQ, on one split"
@@ -223,7 +223,7 @@ def cascade_split(table:dict, X0:pd.DataFrame, tr:list, te:list, # replays of ev
     pts, singles = _router_sweep(router, Xte, table, te), _chain_points(table, te, [l for l in table["pass@1"].columns if ">" not in l])
     return {"rows": rows, "points": pts, "aiq": aiq(pd.concat([singles[["cost", "quality"]], pts]), singles.cost.min(), singles.cost.max())}
 
-# %% ../nbs/08_reproduce.ipynb #8dbf6fd0
+# %% ../nbs/08_reproduce.ipynb #ceb946af
 def _add_cascade(bench, X0, budgets, main, reps, splits:int, seed:int, timings) -> list:
     "Add the cascade's rows, points and AIQ to the published split's and the repeated splits' results; its worst-case costs"
     try: data = load_replay(bench)
