@@ -300,6 +300,7 @@ class Gateway:
                  max_body:int=1_000_000, # largest request body accepted, bytes
                  check_timeout:float=5.): # seconds a sandboxed example check may take
         live.check(router.models)
+        router.encoder.cache_dir = None  # clients' prompts are not written to the embedding cache on disk
         self.router, self.live, self.api_key, self.max_body, self.check_timeout = router, live, api_key, max_body, check_timeout
         self._route_lock = threading.Lock()  # one encoder forward pass at a time
 

@@ -111,3 +111,9 @@ def pool_respond(req, n):
     if model == "hang": time.sleep(HANG_SECONDS)
     text = answer(model, prompt)
     return chat(model, text, tokens(prompt), tokens(text))
+
+
+if __name__ == "__main__":  # serve the fake pool until killed, printing its URL (used by benchmarks/serve.py)
+    with FakeOpenAI(pool_respond) as srv:
+        print(srv.url, flush=True)
+        threading.Event().wait()
