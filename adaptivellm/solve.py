@@ -101,13 +101,15 @@ def call(self:LivePool, name:str, # a pool model
          **params) -> tuple: # sampling parameters passed on (temperature, max_tokens, ...)
     "Model `name`'s answer to `messages` (None when it failed) and the `Attempt` that accounts for it"
     if self.resting(name): return None, Attempt(name, "skipped", error=f"skipped: failed {self.max_failures} calls in a row")
-    t0 = time.perf_counter()
-    try: r = self.clients[name].chat.completions.create(model=self.specs[name].model or name, messages=messages, **params)
-    except Exception as e:
+    t0, create = time.perf_counter(), self.clients[name].chat.completions.with_raw_response.create  # raw: the JSON as sent
+    try:
+        r = create(model=self.specs[name].model or name, messages=messages, **params).http_response.json()
+        text, u = r["choices"][0]["message"]["content"] or "", r.get("usage") or {}
+    except Exception as e:  # after the client's retries; a malformed reply counts as a failure too
         self._note(name, False); return None, Attempt(name, "error", seconds=time.perf_counter() - t0, error=describe(e))
     self._note(name, True)
-    i, o = (r.usage.prompt_tokens, r.usage.completion_tokens) if r.usage else (0, 0)
-    return r.choices[0].message.content or "", Attempt(name, "unchecked", i, o, self.cost(name, i, o), time.perf_counter() - t0)
+    i, o = u.get("prompt_tokens") or 0, u.get("completion_tokens") or 0
+    return text, Attempt(name, "unchecked", i, o, self.cost(name, i, o), time.perf_counter() - t0)
 
 # %% ../nbs/13_solve.ipynb #4bd62275
 def _tests_for(prompt:str, tests=None):
@@ -221,14 +223,16 @@ def _batch_jobs(lines, tests_file:str=None, out:str=None) -> list:
 def _solve_batch(jobs:list, router, live, budget, lam, out, concurrency, **kwargs) -> int:
     "Solve `jobs`, writing each solution to `out` (appended) or stdout as it is ready; 1 if any got no answer"
     if out: Path(out).parent.mkdir(parents=True, exist_ok=True)
-    failed, sink = {}, open(out, "ab", buffering=0) if out else None
+    failed, sink, bar = {}, open(out, "ab", buffering=0) if out else None, tqdm(total=len(jobs), desc="solve", unit="prompt", file=sys.stderr)
     try:
         for i, s in solve_iter([j["prompt"] for j in jobs], router, live, budget, lam, [j.get("tests") for j in jobs], concurrency, **kwargs):
+            bar.update()
             if s.answer is None: failed[jobs[i]["id"]] = "; ".join(f"{a.model}: {a.error}" for a in s.attempts); continue
             row = {"id": jobs[i]["id"], **s.to_dict()}
             if sink: _append_line(sink, row)
             else: print(json.dumps(row, ensure_ascii=False), flush=True)
     finally:
+        bar.close()
         if sink: sink.close()
     for k, why in failed.items(): print(f"adaptivellm solve: {k}: no model answered ({why}); rerun to retry", file=sys.stderr)
     return 1 if failed else 0

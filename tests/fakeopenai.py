@@ -5,7 +5,7 @@
 `dict` is a 200 body, a `(status, body)` or `(status, body, headers)` tuple anything else. It records
 what tests check: `calls` (per last message), `models` (per model name), `auth` (Authorization headers)
 and `seeds`. `pool_respond` plays several pool models at once (see `POOL_MODELS`)."""
-import json, threading, time
+import json, socket, threading, time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,6 +27,10 @@ def error(status, message, headers=None):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+
+    def setup(self):
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # headers and body: no 40 ms Nagle wait
 
     def do_POST(self):
         srv = self.server
