@@ -52,12 +52,13 @@ def _gateway(router, pool, port):
 
 
 async def _one(client, model, prompt):
+    "(overhead ms, wall s) of one request; None when it failed (counted, not timed)"
     t = time.perf_counter()
-    r = await client.post("/chat/completions", json={"model": model, "messages": [{"role": "user", "content": prompt}]})
+    try: r = await client.post("/chat/completions", json={"model": model, "messages": [{"role": "user", "content": prompt}]})
+    except httpx.TransportError: return None
     wall = time.perf_counter() - t
-    r.raise_for_status()
-    body = r.json()
-    return (wall - sum(a["seconds"] for a in body["attempts"])) * 1000, wall
+    if r.status_code != 200: return None
+    return (wall - sum(a["seconds"] for a in r.json()["attempts"])) * 1000, wall
 
 
 async def _run(url, model, prompts, clients):
@@ -70,13 +71,15 @@ async def _run(url, model, prompts, clients):
             while queue: out.append(await _one(c, model, queue.pop()))
         t = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
-        return [o for o, _ in out], len(out) / (time.perf_counter() - t)
+        ok = [o for o, _ in filter(None, out)]
+        return ok, len(ok) / (time.perf_counter() - t), len(out) - len(ok)
 
 
-def _report(name, clients, overheads, rps):
+def _report(name, clients, overheads, rps, failed):
     p50, p95 = statistics.median(overheads), float(np.percentile(overheads, 95))
-    print(f"{name:<13} {clients:>2} client(s): overhead p50 {p50:6.2f} ms, p95 {p95:6.2f} ms; {rps:6.0f} requests/s ({len(overheads)} requests)")
-    return dict(workload=name, clients=clients, p50_ms=p50, p95_ms=p95, requests_per_s=rps, n=len(overheads))
+    print(f"{name:<13} {clients:>2} client(s): overhead p50 {p50:6.2f} ms, p95 {p95:6.2f} ms; {rps:6.0f} requests/s "
+          f"({len(overheads)} answered, {failed} failed)")
+    return dict(workload=name, clients=clients, p50_ms=p50, p95_ms=p95, requests_per_s=rps, n=len(overheads), failed=failed)
 
 
 def main():
