@@ -8,6 +8,7 @@ __all__ = ['Attempt', 'Solution', 'LivePool', 'verdict', 'no_tests_policy', 'cha
 
 # %% ../nbs/13_solve.ipynb #41649466
 import hmac, json, math, os, secrets, sys, threading, time
+import anyio
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,7 +25,6 @@ from .examples import check_answer, example_tests
 from .execution import extract_code, run_tests
 from .router import AdaptiveLLM
 import adaptivellm.cascade  # adds `AdaptiveLLM.chains` and loads a router's cascade part
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 # %% ../nbs/13_solve.ipynb #bc77f369
@@ -302,8 +302,10 @@ class Gateway:
                  live:LivePool, # clients for every model of the router's pool
                  api_key:str=None, # the key clients must send as `Bearer`; None: no key
                  max_body:int=1_000_000, # largest request body accepted, bytes
-                 check_timeout:float=5.): # seconds a sandboxed example check may take
+                 check_timeout:float=5., # seconds a sandboxed example check may take
+                 threads:int=8): # requests worked on at once (model calls, routing, checks); the rest wait their turn
         live.check(router.models)
+        self.threads = threads  # few threads: many would fight over the GIL with the event loop
         router.encoder.cache_dir = None  # clients' prompts are not written to the embedding cache on disk
         self.router, self.live, self.api_key, self.max_body, self.check_timeout = router, live, api_key, max_body, check_timeout
         self._route_lock = threading.Lock()  # one encoder forward pass at a time
@@ -363,7 +365,8 @@ async def chat(self:Gateway, request:Request):
     "POST /v1/chat/completions"
     self.authorize(request.headers)
     req = _parse(await _read_body(request, self.max_body))
-    sol = await run_in_threadpool(self.answer, req)
+    if not hasattr(self, "_limiter"): self._limiter = anyio.CapacityLimiter(self.threads)  # bound to the running event loop
+    sol = await anyio.to_thread.run_sync(self.answer, req, limiter=self._limiter)
     if sol.answer is None:
         raise APIError(502, "every model in the chain failed: " + "; ".join(f"{a.model}: {a.error}" for a in sol.attempts), "upstream_failed", kind="upstream_error")
     c = completion(sol, req["model"])
@@ -392,12 +395,13 @@ def serve(router:str=None, # folder of a saved router (required)
           api_key_env:str=None, # environment variable with the key clients must send; none: no key
           max_body:int=1_000_000, # largest request body, bytes
           timeout:float=120., # seconds per model call
-          check_timeout:float=5.): # seconds per sandboxed example check
+          check_timeout:float=5., # seconds per sandboxed example check
+          threads:int=8): # requests worked on at once; more wait in line
     "Serve a router as an OpenAI-compatible endpoint that routes, checks and escalates"
     import uvicorn
     if not router or not pool: raise SystemExit("adaptivellm serve: --router DIR and --pool FILE are required")
     key = os.environ.get(api_key_env) if api_key_env else None
     if api_key_env and not key: raise SystemExit(f"adaptivellm serve: ${api_key_env} is unset; refusing to serve without the key it names")
-    gw = Gateway(AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), key, max_body, check_timeout)
+    gw = Gateway(AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), key, max_body, check_timeout, threads)
     print(f"adaptivellm serve: http://{host}:{port}/v1 (models: adaptivellm, adaptivellm@<usd>, {', '.join(gw.live.specs)})", file=sys.stderr, flush=True)
     uvicorn.run(gw.app(), host=host, port=port, log_level="warning")

@@ -60,6 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeOpenAI(ThreadingHTTPServer):
     "A fake OpenAI-compatible endpoint; use as a context manager (serves in a thread while inside)"
     daemon_threads = True
+    request_queue_size = 256  # listen backlog: the default 5 drops the SYNs of many clients connecting at once (1 s retries)
 
     def __init__(self, respond):
         super().__init__(("127.0.0.1", 0), _Handler)
