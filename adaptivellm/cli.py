@@ -21,6 +21,8 @@ COMMANDS = {
     "generate": "adaptivellm.execution:generate",
     "execute": "adaptivellm.execution:execute",
     "gate": "adaptivellm.gate:gate",
+    "solve": "adaptivellm.solve:solve_cli",
+    "serve": "adaptivellm.solve:serve",
 }
 
 # %% ../nbs/10_cli.ipynb #d282cfa1

@@ -92,8 +92,10 @@ class ModelSpec:
     "A model of the pool and its price in USD per million output tokens"
     name: str
     price_per_mtok: float
-    base_url: Optional[str] = None  # an OpenAI-compatible endpoint serving it, for `route --call`
-    model: Optional[str] = None     # the model's name at that endpoint
+    base_url: Optional[str] = None  # an OpenAI-compatible endpoint serving it, for live calls
+    model: Optional[str] = None     # the model's name at that endpoint (`name` when None)
+    api_key_env: Optional[str] = None  # environment variable holding that endpoint's API key
+    input_price_per_mtok: Optional[float] = None  # USD per million input tokens, for live costs (0 when None)
 
 # %% ../nbs/00_data.ipynb #49ec0dd1
 PAPER_POOL = [ModelSpec(n, p) for n, p in [
@@ -123,16 +125,29 @@ def _key_line(text:str, start:int, end:int, key:Optional[str]=None) -> int:
     return text.count("\n", 0, at if at >= 0 else start) + 1
 
 # %% ../nbs/00_data.ipynb #182e2eef
+def _price(get, line_of, path, key, optional=False):
+    "The non-negative finite price in field `key`"
+    v = get(key, (int, float), optional)
+    if v is not None and (not math.isfinite(v) or v < 0): raise BenchmarkError(path, line_of(key), key, f"must be a non-negative number, got {v}")
+    return None if v is None else float(v)
+
+def _endpoint(get, line_of, path) -> dict:
+    "The optional live-call fields of a pool entry, checked"
+    url, env = get("base_url", str, True), get("api_key_env", str, True)
+    if url is not None and not re.match(r"https?://[^\s/]+", url): raise BenchmarkError(path, line_of("base_url"), "base_url", f"expected an http(s) URL, got {url!r}")
+    if env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env): raise BenchmarkError(path, line_of("api_key_env"), "api_key_env", f"expected an environment variable name, got {env!r}")
+    return dict(base_url=url, model=get("model", str, True), api_key_env=env, input_price_per_mtok=_price(get, line_of, path, "input_price_per_mtok", True))
+
+# %% ../nbs/00_data.ipynb #4b1e7a02
 def load_pool(path): # a JSON file `[{"name": ..., "price_per_mtok": ...}, ...]`
-    "The pool described by a JSON file, each price checked"
+    "The pool described by a JSON file, each field checked"
     pool = []
     for line_of, item in _json_array_items(path):
         if not isinstance(item, dict): raise BenchmarkError(path, line_of(), None, "each model must be a JSON object")
         get = lambda k, t, opt=False: _field(item, k, t, path, line_of(k) if k in item else line_of(), optional=opt)
-        name, price = get("name", str), get("price_per_mtok", (int, float))
-        if not math.isfinite(price) or price < 0: raise BenchmarkError(path, line_of("price_per_mtok"), "price_per_mtok", f"must be a non-negative number, got {price}")
+        name, price = get("name", str), _price(get, line_of, path, "price_per_mtok")
         if name in {m.name for m in pool}: raise BenchmarkError(path, line_of("name"), "name", f"duplicate model {name!r}")
-        pool.append(ModelSpec(name, float(price), base_url=get("base_url", str, True), model=get("model", str, True)))
+        pool.append(ModelSpec(name, price, **_endpoint(get, line_of, path)))
     if not pool: raise BenchmarkError(path, 1, None, "the pool is empty")
     return pool
 

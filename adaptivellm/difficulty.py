@@ -59,13 +59,7 @@ class ProbeError(Exception):
     "A probe that cannot go on: bad input, or an endpoint that refuses every request"
 
 # %% ../nbs/01_difficulty.ipynb #3b80fcd0
-def _make_client(base_url:str, api_key_env:str, timeout:float) -> openai.OpenAI:
-    "An OpenAI client that never retries by itself (`CotProbe` does, explicitly)"
-    key = os.environ.get(api_key_env)
-    if not key:
-        log.warning(f"{api_key_env} is unset: sending the placeholder API key 'EMPTY' (enough for local vLLM/SGLang servers)")
-        key = "EMPTY"
-    return openai.OpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=timeout)
+from .client import chat_client, status_of as _status, is_transient as _is_transient, is_fatal as _is_fatal, describe as _describe, retry_after as _retry_after
 
 # %% ../nbs/01_difficulty.ipynb #b798a15f
 class CotProbe:
@@ -85,32 +79,7 @@ class CotProbe:
                  tokenizer=None): # count tokens with this tokenizer instead of characters
         store_attr()
         self.rng, self._lock = random.Random(seed), threading.Lock()
-        self.client = _make_client(base_url, api_key_env, timeout)
-
-# %% ../nbs/01_difficulty.ipynb #c3d010de
-def _status(e) -> int|None: return e.status_code if isinstance(e, openai.APIStatusError) else None
-
-def _is_transient(e:Exception) -> bool:
-    "Whether retrying `e` may help: timeouts, connection errors, 408, 409, 429, 5xx"
-    s = _status(e)
-    return isinstance(e, openai.APIConnectionError) or (s is not None and (s in (408, 409, 429) or s >= 500))
-
-def _is_fatal(e:Exception) -> bool:
-    "Whether `e` will hit every request (bad key, URL or model), so the run should stop"
-    return _status(e) in (401, 403, 404)
-
-# %% ../nbs/01_difficulty.ipynb #970a0d99
-def _describe(e:Exception) -> str:
-    "A one-line account of a request's failure"
-    if isinstance(e, openai.APITimeoutError): return "request timed out"
-    if isinstance(e, openai.APIConnectionError): return f"connection error ({e.__cause__ or e})"
-    if (s := _status(e)) is not None: return f"HTTP {s}: {e.message}"
-    return f"{type(e).__name__}: {e}"
-
-def _retry_after(e:Exception) -> float:
-    "The server's Retry-After in seconds, 0 when absent or not a number"
-    try: return max(0., float(e.response.headers.get("retry-after")))
-    except (AttributeError, TypeError, ValueError): return 0.
+        self.client = chat_client(base_url, api_key_env, timeout, max_retries=0)  # retried here, with seeded backoff
 
 # %% ../nbs/01_difficulty.ipynb #6508372e
 @patch

@@ -17,6 +17,7 @@ from pathlib import Path
 from fastcore.script import Param, call_parse
 from tqdm.auto import tqdm
 from .data import BenchmarkError, read_jsonl, read_outcomes
+from .client import chat_client
 
 # %% ../nbs/09_execution.ipynb #2d9cf055
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
@@ -431,12 +432,10 @@ def generate(base_url:Param("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8
              api_key_env:str="OPENAI_API_KEY", # environment variable holding the API key
             ):
     "Collect `n` responses per prompt from an OpenAI-compatible endpoint, resumably"
-    from openai import OpenAI
     recs, out_p = read_records(prompts, {"id": str, "prompt": str}), Path(out)
     partial = Path(f"{out}.partial"); done = _finished(out_p, partial)
     have = {r["id"] for r in done}
-    if not os.environ.get(api_key_env): print(f"no API key in ${api_key_env}: sending the placeholder 'EMPTY'", file=sys.stderr)
-    client = OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env) or "EMPTY", max_retries=retries, timeout=timeout)
+    client = chat_client(base_url, api_key_env, timeout, max_retries=retries)
     _write_jsonl(partial, done)  # atomically: a crash now loses nothing already generated
     with open(partial, "a", encoding="utf-8") as f:
         for r in tqdm([r for r in recs if r["id"] not in have], desc=f"generating with {model}"):

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['ROW_KEYS', 'SWEEP_LAMS', 'GRIDS', 'COLS', 'mean_ci', 'evaluate_split', 'aggregate', 'default_budgets',
-           'plot_frontier_figure', 'plot_per_group', 'md_table', 'results_markdown', 'run_reproduce', 'reproduce']
+           'plot_frontier_figure', 'plot_per_group', 'cascade_fixed_chains', 'cascade_split', 'md_table',
+           'results_markdown', 'run_reproduce', 'reproduce']
 
 # %% ../nbs/08_reproduce.ipynb #8236ab82
 import json, math, os, time, warnings
@@ -25,6 +26,9 @@ from .encoder import PromptEncoder, write_folder, _usable_cores
 from .selection import PaperSelector, UtilitySelector, KNNSelector, RandomSelector, selection_targets
 from .router import AdaptiveLLM, default_reasoner
 from .clustering import DifficultyLevels
+from .selection import _choose
+from .cascade import (load_replay, chain_table, usable_chains, price_ordered_chains, chain_label, evaluate_chains,
+                                   CascadeRouter)
 
 # %% ../nbs/08_reproduce.ipynb #4dc97f79
 def mean_ci(values, # one value per split
@@ -153,7 +157,7 @@ def default_budgets(bench) -> list:
 def plot_frontier_figure(bench, split:dict, te:list, rows:list):
     "The frontier figure of one split: router families, single models, the oracle, and one-point methods"
     singles = zero_router_points(bench, te)
-    fams = {k: split["points"][k] for k in ("utility", "knn", "random")} | {"oracle (hindsight)": oracle_frontier_points(bench, te)}
+    fams = {k: split["points"][k] for k in ("utility", "knn", "random", "cascade-router") if k in split["points"]} | {"oracle (hindsight)": oracle_frontier_points(bench, te)}
     marks = {"oracle", "complexitynet", "published:adaptivellm", "adaptivellm", "adaptivellm-leakfree", "adaptivellm-no-finetune"}
     extras = {r["method"]: (r["usd_per_1k"], r["pass@1"]) for r in rows if r["method"] in marks}
     ax = plot_frontier(fams, singles, extras, logx=True)
@@ -179,6 +183,61 @@ def plot_per_group(df:pd.DataFrame, xlabel:str):
         ax.set(xlabel=xlabel, ylabel=k)
     axs[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig
+
+# %% ../nbs/08_reproduce.ipynb #b4461119
+def cascade_fixed_chains(bench) -> list:
+    "Informative fixed chains: cheapest > best, cheapest > mid, mid > best, cheapest > mid > best (mid: the best model priced between)"
+    price, rate = bench.prices, bench.matrix("pass_rate").mean()
+    cheap, best = bench.models[int(np.argmin(price.to_numpy()))], rate.idxmax()
+    between = [m for m in bench.models if price[cheap] < price[m] < price[best]]
+    mid = rate[between].idxmax() if between else None
+    ok = set(price_ordered_chains(bench.pool))
+    return [c for c in dict.fromkeys([(cheap, best), (cheap, mid), (mid, best), (cheap, mid, best)]) if c in ok]
+
+# %% ../nbs/08_reproduce.ipynb #4a0bda6f
+def _cascade_row(method:str, metrics:dict) -> dict:
+    "A results row of a cascade: pass@5 and the first-sample pass@1 are not defined for one"
+    return {"method": method, **metrics, "pass@5": math.nan, "first_pass@1": math.nan}
+
+def _chain_points(table:dict, te:list, labels:list=None) -> pd.DataFrame:
+    "(label, cost, quality) of each fixed chain on the test problems (every chain when `labels` is None)"
+    P, C = table["pass@1"].loc[te], table["usd_per_1k"].loc[te]
+    labels = list(P.columns) if labels is None else labels
+    return pd.DataFrame({"label": labels, "cost": C[labels].mean().to_numpy(), "quality": P[labels].mean().to_numpy()})
+
+# %% ../nbs/08_reproduce.ipynb #4f0b96f7
+def _router_sweep(router, Xte:np.ndarray, table:dict, te:list) -> pd.DataFrame:
+    "(cost, quality) of the cascade router's choices on the test problems along `SWEEP_LAMS`"
+    Ph, Ch = router._predict(Xte)
+    P, C, rows = table["pass@1"].loc[te, router.models].to_numpy(), table["usd_per_1k"].loc[te, router.models].to_numpy(), np.arange(len(te))
+    return pd.DataFrame([(C[rows, i].mean(), P[rows, i].mean()) for i in (_choose(Ph, Ch, lam) for lam in SWEEP_LAMS)], columns=["cost", "quality"])
+
+# %% ../nbs/08_reproduce.ipynb #9c1c04d0
+def cascade_split(table:dict, X0:pd.DataFrame, tr:list, te:list, # replays of every chain (`chain_table`), embeddings, one split
+                  budgets:list, fixed:list) -> dict: # budgets (USD per 1,000 problems) and fixed chains to report
+    "Rows of the fixed chains and of the cascade router at each budget, the router's λ-sweep points and AIQ, on one split"
+    rows = [_cascade_row(f"cascade:{chain_label(c)}", evaluate_chains(table, single_choice(te, chain_label(c)))) for c in fixed]
+    router, Xte = CascadeRouter().fit(X0.loc[tr].to_numpy(), {k: v.loc[tr] for k, v in table.items()}), X0.loc[te].to_numpy()
+    for b in budgets:
+        try: rows.append(_cascade_row(f"cascade-router@{b:.3f}", evaluate_chains(table, pd.Series(router.select(Xte, budget=b), index=te))))
+        except ValueError as e: warnings.warn(f"cascade-router@{b:.3f}: {e}")
+    pts, singles = _router_sweep(router, Xte, table, te), _chain_points(table, te, [l for l in table["pass@1"].columns if ">" not in l])
+    return {"rows": rows, "points": pts, "aiq": aiq(pd.concat([singles[["cost", "quality"]], pts]), singles.cost.min(), singles.cost.max())}
+
+# %% ../nbs/08_reproduce.ipynb #ceb946af
+def _add_cascade(bench, X0, budgets, main, reps, splits:int, seed:int, timings) -> list:
+    "Add the cascade's rows, points and AIQ to the published split's and the repeated splits' results; its worst-case costs"
+    try: data = load_replay(bench)
+    except (FileNotFoundError, ImportError, ValueError) as e: print(f"adaptivellm reproduce: no cascade rows ({e})"); return None
+    with _stage(timings, "cascade"):
+        table, fixed, by = chain_table(data, usable_chains(data, price_ordered_chains(bench.pool))), cascade_fixed_chains(bench), {}
+        pairs = ([(main, paper_split(bench))] if main else []) + list(zip(reps, stratified_splits(bench, splits, 0.3, seed)))
+        for res, (tr, te) in pairs:
+            c = cascade_split(table, X0, tr, te, budgets, fixed)
+            res["rows"] += c["rows"]; res["points"]["cascade-router"] = c["points"]; res["aiq"]["cascade-router"] = c["aiq"]
+            for r in c["rows"] if res is not main else []: by.setdefault(r["method"], []).append(r)
+    keys = ("pass@1", "usd_per_1k", "usd_per_1k_worst", "calls")
+    return [{"method": m, **{k: mean_ci([r[k] for r in rs]) for k in keys}} for m, rs in by.items()]
 
 # %% ../nbs/08_reproduce.ipynb #8bc1fca7
 def _fmt(v) -> str:
@@ -209,6 +268,8 @@ def results_markdown(res:dict, figures:list) -> str:
     out += ["## Repeated leakage-free splits: mean [95% CI]\n", md_table(res["repeated"]["rows"], COLS + ["n_splits"]),
             "## AIQ (area under the cost-quality frontier, single-model cost range)\n",
             md_table([{"method": k, "AIQ": v} for k, v in res["aiq"].items()], ["method", "AIQ"])]
+    if res.get("cascade"): out += ["## Execution-gated cascade: cost with input tokens (worst case) and models called, mean [95% CI]\n",
+                                   md_table(res["cascade"], ["method", "pass@1", "usd_per_1k", "usd_per_1k_worst", "calls"])]
     out += [f"![{f}]({f})\n" for f in figures]
     return "\n".join(out)
 
@@ -269,10 +330,12 @@ def run_reproduce(bench, out, # the benchmark; the folder to write the report in
     budgets = default_budgets(bench)
     main, te = _paper_split_result(bench, X0, enc, budgets, ft, quick, timings)
     reps = _repeated(bench, X0, enc, budgets, ft, quick, splits, min(finetune_splits, splits), seed, timings)
+    casc = _add_cascade(bench, X0, budgets, main, reps, splits, seed, timings)
     rows, aiqs = aggregate(reps)
     res = dict(data=str(bench.data_dir), backbone=enc.backbone_name, budgets=budgets, finetune_splits=min(finetune_splits, splits),
                paper_split=None if main is None else main["rows"], repeated={"n_splits": splits, "rows": rows}, aiq=aiqs,
                paper_split_aiq=None if main is None else main["aiq"], timings=timings)
+    res["cascade"] = casc
     _write_report(bench, res, out, main or reps[0], te or stratified_splits(bench, 1, 0.3, seed)[0][1])
     return res
 

@@ -7,7 +7,7 @@ __all__ = ['SELECTORS', 'PAPER_REASONER', 'MANIFEST', 'MANIFEST_SUM', 'FORMAT', 
            'RouterFolderError', 'verify_manifest', 'AdaptiveLLM', 'train', 'route']
 
 # %% ../nbs/06_router.ipynb #d608f256
-import hashlib, json, os, shutil, sys, tempfile, time
+import hashlib, json, os, shutil, sys, tempfile, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Optional
@@ -184,6 +184,7 @@ def save(self:AdaptiveLLM, path) -> Path: # folder to write; a router saved ther
         raise FileExistsError(f"{path} exists and is not a saved router: refusing to replace it")
     def write(tmp):
         self.encoder.save(tmp/"encoder"); self.selector.to_dir(tmp/"selector")
+        if getattr(self, "cascade", None) is not None: self.cascade.to_dir(tmp/"cascade")  # see `12_cascade`
         (tmp/"router.json").write_text(json.dumps(self._metadata(), indent=1))
         write_manifest(tmp)
     return write_folder(path, write)
@@ -202,7 +203,11 @@ def load(cls:AdaptiveLLM, path): # a folder written by `save`
         warnings.warn(f"{path}: saved with other package versions {diff}; results may differ slightly")
     enc, sel = PromptEncoder(path/"encoder"), SELECTORS[meta["selector"]].from_dir(path/"selector")
     levels = None if meta["levels"] is None else DifficultyLevels.from_dict(meta["levels"])
-    return cls([ModelSpec(**m) for m in meta["pool"]], enc, sel, meta["selector"], levels, meta["info"])
+    router = cls([ModelSpec(**m) for m in meta["pool"]], enc, sel, meta["selector"], levels, meta["info"])
+    if (path/"cascade").is_dir():
+        from adaptivellm.cascade import CascadeRouter
+        router.cascade = CascadeRouter.from_dir(path/"cascade")
+    return router
 
 # %% ../nbs/06_router.ipynb #7c46d4c3
 @call_parse
@@ -215,6 +220,7 @@ def train(out:str=None, # folder to save the router in (required)
           no_finetune:bool=False, # skip the triplet fine-tuning of the encoder
           max_steps:int=None, # stop fine-tuning after this many steps (quick runs)
           runtime:str="torch", # encoder runtime: torch (the transformer, reference) or static (distilled token vectors, ~100x faster routing)
+          cascade:bool=False, # also fit the execution-gated cascade router (`12_cascade`; needs the gate's verdicts)
           seed:int=42): # seed of levels, fine-tuning and selector
     "Train a router on a benchmark and save it"
     if not out: raise SystemExit("adaptivellm train: --out DIR is required")
@@ -223,6 +229,9 @@ def train(out:str=None, # folder to save the router in (required)
     ids = paper_split(bench)[0] if split == "paper" else None
     t0 = time.perf_counter()
     router = AdaptiveLLM.fit(bench, ids, encoder=encoder, finetune=not no_finetune, selector=selector, seed=seed, max_steps=max_steps, runtime=runtime)
+    if cascade:
+        import adaptivellm.cascade
+        router.fit_cascade(bench, ids)
     router.save(out)
     print(f"trained {router!r} on {router.info['n_train']} problems in {time.perf_counter()-t0:.0f} s; saved to {out}")
 

@@ -52,3 +52,23 @@ def tiny_data(tmp_path):
                     [{"id": f"{tag}/{i}", "prompt": "p", "think_lengths": [1000 * (i + 1) + j for j in range(10)]} for i in range(6)])
     (root/"pool.json").write_text(json.dumps(pool, indent=1))
     return root
+
+
+@pytest.fixture(scope="session")
+def small_router(data_dir, tmp_path_factory):
+    "A utility router over the paper's pool, quick to train (MiniLM, no fine-tuning, one grid point), saved to a folder"
+    from adaptivellm.data import load_benchmark
+    from adaptivellm.router import AdaptiveLLM
+    bench = load_benchmark(data_dir, verbose=False)
+    fast = dict(grid={"max_depth": [2], "learning_rate": [0.1], "n_estimators": [30]}, n_folds=3)
+    router = AdaptiveLLM.fit(bench, bench.paper_split["train"][:60], encoder="minilm", finetune=False, selector="utility", selector_kwargs=fast)
+    return router.save(tmp_path_factory.mktemp("router")/"router")
+
+
+def write_live_pool(path, url, plays, default="wrong", input_price=0.1):
+    "A pool file of the paper's models served by the fake server at `url`: `plays` maps a name to the fake model it plays"
+    from adaptivellm.data import PAPER_POOL
+    pool = [{"name": m.name, "price_per_mtok": m.price_per_mtok, "base_url": url, "model": plays.get(m.name, default),
+             "api_key_env": "FAKE_POOL_KEY", "input_price_per_mtok": input_price} for m in PAPER_POOL]
+    path.write_text(json.dumps(pool, indent=1))
+    return path

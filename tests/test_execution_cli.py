@@ -1,15 +1,15 @@
 """`adaptivellm generate` against a fake OpenAI-compatible server on 127.0.0.1, and `adaptivellm execute` on its
 output: retries, resuming after a failure, a torn partial file, bad input, and labels that match known answers.
 
-The fake model answers each HumanEval prompt with a text the test fixes (`ANSWERS`), so every label the
+The fake model (tests/fakeopenai.py) answers each HumanEval prompt with a text the test fixes (`ANSWERS`), so every label the
 tests check is known in advance: canonical solutions pass, the wrong function fails."""
-import json, threading, time
+import json
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import run_cli, write_jsonl
+from fakeopenai import FakeOpenAI, chat, error
 from adaptivellm.execution import humaneval_problems, humaneval_prompt
 
 PROBLEMS = [humaneval_problems()[f"HumanEval/{i}"] for i in (0, 4, 7)]
@@ -19,39 +19,28 @@ ANSWERS[PROMPTS[2]["prompt"]] = "```python\ndef filter_by_substring(strings, sub
 EXPECTED = {"HumanEval/0": [True, True], "HumanEval/4": [True, True], "HumanEval/7": [False, False]}
 
 
-class FakeModel(BaseHTTPRequestHandler):
-    "POST /v1/chat/completions answering from ANSWERS; `server.fail` maps a problem id to a failure mode"
+PID = {r["prompt"]: r["id"] for r in PROMPTS}
 
-    def do_POST(self):
-        srv, req = self.server, json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        prompt = req["messages"][-1]["content"]
-        pid = next(r["id"] for r in PROMPTS if r["prompt"] == prompt)
-        with srv.lock:
-            srv.calls[pid] += 1; srv.seeds.append(req.get("seed")); n = srv.calls[pid]
-        mode = srv.fail.get(pid)
-        if mode == "500-once" and n == 1: return self._send(500, {"error": {"message": "try again"}})
-        if mode == "400": return self._send(400, {"error": {"message": "bad request"}})
-        text = ANSWERS[prompt]
-        self._send(200, {"id": "c", "object": "chat.completion", "created": 0, "model": req["model"],
-                         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                         "usage": {"prompt_tokens": 7, "completion_tokens": 10 + len(text), "total_tokens": 17 + len(text)}})
 
-    def _send(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status); self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data))); self.end_headers(); self.wfile.write(data)
+def respond(req, n):
+    "Answer from ANSWERS; `server.fail` (set by the fixture) maps a problem id to a failure mode"
+    prompt = req["messages"][-1]["content"]
+    mode = respond.fail.get(PID[prompt])
+    if mode == "500-once" and n == 1: return error(500, "try again")
+    if mode == "400": return error(400, "bad request")
+    text = ANSWERS[prompt]
+    return chat(req["model"], text, 7, 10 + len(text))
 
-    def log_message(self, *args): pass
+
+def calls_by_id(srv):
+    return Counter({PID[p]: n for p, n in srv.calls.items() if n})
 
 
 @pytest.fixture
 def server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeModel)
-    srv.lock, srv.calls, srv.seeds, srv.fail = threading.Lock(), Counter(), [], {}
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True); t.start()
-    srv.url = f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    yield srv
-    srv.shutdown(); srv.server_close(); t.join(5)
+    with FakeOpenAI(respond) as srv:
+        srv.fail = respond.fail = {}
+        yield srv
 
 
 def _generate(srv, tmp_path, *extra, check=True):
@@ -73,7 +62,7 @@ def test_generate_collects_answers_and_token_counts(server, tmp_path):
     for r in recs:
         assert r["responses"] == [ANSWERS[r["prompt"]]] * 2
         assert r["output_token_counts"] == [10 + len(ANSWERS[r["prompt"]])] * 2
-    assert server.calls == Counter({"HumanEval/0": 2, "HumanEval/4": 3, "HumanEval/7": 2})
+    assert calls_by_id(server) == Counter({"HumanEval/0": 2, "HumanEval/4": 3, "HumanEval/7": 2})
     assert sorted(set(server.seeds)) == [0, 1]
     assert not (tmp_path / "responses.jsonl.partial").exists()
 
@@ -86,11 +75,11 @@ def test_generate_resumes_after_a_failure(server, tmp_path):
     assert [r["id"] for r in _read(tmp_path / "responses.jsonl.partial")] == ["HumanEval/0", "HumanEval/4"]
     server.fail.clear(); server.calls.clear()
     _generate(server, tmp_path)
-    assert server.calls == Counter({"HumanEval/7": 2})  # only the missing problem is asked again
+    assert calls_by_id(server) == Counter({"HumanEval/7": 2})  # only the missing problem is asked again
     assert [r["id"] for r in _read(tmp_path / "responses.jsonl")] == ["HumanEval/0", "HumanEval/4", "HumanEval/7"]
     server.calls.clear()
     _generate(server, tmp_path)  # a finished file: nothing to ask
-    assert server.calls == Counter()
+    assert calls_by_id(server) == Counter()
 
 
 def test_generate_drops_a_torn_last_line(server, tmp_path):
@@ -98,7 +87,7 @@ def test_generate_drops_a_torn_last_line(server, tmp_path):
     (tmp_path / "responses.jsonl.partial").write_text(json.dumps(good) + "\n" + '{"id": "HumanEval/4", "promp')
     res = _generate(server, tmp_path)
     assert "incomplete last line" in res.stderr
-    assert server.calls == Counter({"HumanEval/4": 2, "HumanEval/7": 2})
+    assert calls_by_id(server) == Counter({"HumanEval/4": 2, "HumanEval/7": 2})
     assert _read(tmp_path / "responses.jsonl")[0] == good
 
 

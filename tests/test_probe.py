@@ -1,16 +1,15 @@
 """`CotProbe` and `adaptivellm probe` against an OpenAI-compatible server on 127.0.0.1.
 
-The server's reasoning length is a function of the prompt (`expected`), so every assertion about
+The server (tests/fakeopenai.py) gives a reasoning length that is a function of the prompt (`expected`), so every assertion about
 lengths compares with a number the test fixes, not one the probe wrote. Markers in a prompt make
 the server misbehave: FLAKY (500 on its first two requests), LIMITED (429 on the first), SLOW (the
 first request outlasts the client timeout), ALWAYS500, BAD400.
 """
-import json, os, signal, subprocess, sys, threading, time
-from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
 import pytest
+from fakeopenai import FakeOpenAI, chat, error
 
 from adaptivellm.difficulty import CotProbe, ProbeError, median_think_length
 
@@ -23,69 +22,23 @@ def expected(prompt: str) -> int:
     return 40 + 3 * len(prompt)
 
 
-class FakeOpenAI(BaseHTTPRequestHandler):
-    "POST /v1/chat/completions; the reasoning style is picked by the model name"
-
-    def do_POST(self):
-        srv = self.server
-        req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        prompt, model = req["messages"][-1]["content"], req["model"]
-        with srv.lock:
-            srv.calls[prompt] += 1
-            n = srv.calls[prompt]
-            srv.auth.add(self.headers.get("Authorization"))
-            srv.seeds.append(req.get("seed"))
-        time.sleep(srv.delay)
-        if self.path != "/v1/chat/completions" or model == "no-such-model":
-            return self._send(404, {"error": {"message": f"model {model} does not exist", "code": 404}})
-        if "ALWAYS500" in prompt or ("FLAKY" in prompt and n <= 2):
-            return self._send(500, {"error": {"message": "internal error"}})
-        if "LIMITED" in prompt and n == 1:
-            return self._send(429, {"error": {"message": "slow down"}}, {"Retry-After": "0"})
-        if "BAD400" in prompt:
-            return self._send(400, {"error": {"message": "prompt too long for the context"}})
-        if "SLOW" in prompt and n == 1:
-            time.sleep(TIMEOUT * 3)
-        think = ("let me think. " * expected(prompt))[: expected(prompt)]
-        if model == "sep":
-            msg = {"role": "assistant", "content": "```python\npass\n```", "reasoning_content": think}
-        elif model == "tags":
-            msg = {"role": "assistant", "content": f"<think>{think}</think>\n```python\npass\n```"}
-        else:  # "r1": the chat template opened the block in the prompt
-            msg = {"role": "assistant", "content": f"{think}</think>\n```python\npass\n```"}
-        self._send(200, {"id": "cmpl", "object": "chat.completion", "created": 0, "model": model,
-                         "choices": [{"index": 0, "message": msg, "finish_reason": "stop"}],
-                         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
-
-    def _send(self, status, body, headers=None):
-        data = json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client timed out and left
-
-    def log_message(self, *args):
-        pass
+def respond(req, n):
+    "The reasoning style is picked by the model name; markers in the prompt make the server misbehave"
+    prompt, model = req["messages"][-1]["content"], req["model"]
+    if model == "no-such-model": return error(404, f"model {model} does not exist")
+    if "ALWAYS500" in prompt or ("FLAKY" in prompt and n <= 2): return error(500, "internal error")
+    if "LIMITED" in prompt and n == 1: return error(429, "slow down", {"Retry-After": "0"})
+    if "BAD400" in prompt: return error(400, "prompt too long for the context")
+    if "SLOW" in prompt and n == 1: time.sleep(TIMEOUT * 3)
+    think = ("let me think. " * expected(prompt))[: expected(prompt)]
+    if model == "sep": return chat(model, "```python\npass\n```", reasoning_content=think)
+    if model == "tags": return chat(model, f"<think>{think}</think>\n```python\npass\n```")
+    return chat(model, f"{think}</think>\n```python\npass\n```")  # "r1": the chat template opened the block in the prompt
 
 
 @pytest.fixture
 def server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
-    srv.daemon_threads = True
-    srv.lock, srv.calls, srv.auth, srv.seeds, srv.delay = threading.Lock(), Counter(), set(), [], 0.0
-    srv.url = f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    t.join(5)
+    with FakeOpenAI(respond) as srv: yield srv
 
 
 def make_probe(srv, model="sep", **kw):

@@ -1,0 +1,116 @@
+"""`adaptivellm serve` in a subprocess on 127.0.0.1, in front of the fake pool (tests/fakeopenai.py).
+
+The official `openai` client talks to it unchanged; 100 concurrent requests each get exactly their own
+answer; errors come back in OpenAI's shape (400, 401, 413, 502); and, when the statement's examples are
+available (`adaptivellm.examples`), a wrong cheap answer escalates to the right one."""
+import json, os, socket, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx, openai, pytest
+from conftest import ROOT, write_live_pool
+from fakeopenai import FakeOpenAI, HUMANEVAL, answer, pool_respond, tokens
+
+from adaptivellm.data import PAPER_POOL
+from adaptivellm.execution import humaneval_prompt
+from adaptivellm.router import AdaptiveLLM
+from adaptivellm.solve import chains
+
+KEY = "sk-gateway-test"
+TOP = "Qwen2.5-Coder-32B-Instruct"
+PLAYS = {TOP: "right", "Yi-Coder-1.5B-Chat": "echo", "CodeLlama-7b-Instruct-hf": "broken"}  # the others answer wrongly
+PRICE = {m.name: m.price_per_mtok for m in PAPER_POOL}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def gateway(small_router, tmp_path_factory):
+    "(base URL, fake pool server) of a running `adaptivellm serve` with a key"
+    pool = write_live_pool(tmp_path_factory.mktemp("pool")/"pool.json", "http://127.0.0.1:1/v1", {})
+    with FakeOpenAI(pool_respond) as fake:
+        write_live_pool(pool, fake.url, PLAYS)
+        port = _free_port()
+        cmd = [sys.executable, "-c", "from adaptivellm.cli import main; raise SystemExit(main())", "serve", "--router", str(small_router),
+               "--pool", str(pool), "--port", str(port), "--api-key-env", "GATEWAY_KEY", "--timeout", "5", "--max-body", "100000"]
+        proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(ROOT), "GATEWAY_KEY": KEY},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        url = f"http://127.0.0.1:{port}/v1"
+        try:
+            for _ in range(1200):
+                if proc.poll() is not None: raise AssertionError(f"serve exited {proc.returncode}: {proc.stderr.read()}")
+                try:
+                    if httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200: break
+                except httpx.TransportError: time.sleep(0.1)
+            yield url, fake
+        finally:
+            proc.terminate(); proc.wait(10)
+
+
+def _client(url, **kw):
+    return openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, timeout=60, **kw)
+
+
+def test_the_openai_client_talks_to_serve_unchanged(gateway):
+    url, fake = gateway
+    c = _client(url)
+    assert [m.id for m in c.models.list()] == ["adaptivellm", *PRICE]
+    p = humaneval_prompt(HUMANEVAL["HumanEval/0"])
+    r = c.chat.completions.create(model=TOP, messages=[{"role": "user", "content": p}], temperature=0)
+    assert r.choices[0].message.content == answer("right", p) and r.model == TOP
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (tokens(p), tokens(answer("right", p)))
+    extra = r.model_extra
+    assert extra["attempts"][0]["verdict"] == "unchecked"
+    assert extra["adaptivellm"]["usd"] == pytest.approx((tokens(p) * 0.1 + tokens(answer("right", p)) * PRICE[TOP]) / 1e6)
+    chunks = list(c.chat.completions.create(model=TOP, messages=[{"role": "user", "content": p}], stream=True))
+    assert "".join(ch.choices[0].delta.content or "" for ch in chunks) == answer("right", p)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    r = c.chat.completions.create(model="adaptivellm", messages=[{"role": "user", "content": p}])
+    assert r.choices[0].message.content and r.model in PRICE
+
+
+def test_100_concurrent_requests_get_exactly_their_own_answer(gateway):
+    url, fake = gateway
+    prompts = [f"request number {i}" for i in range(100)]
+    before = fake.models["echo"]
+    def ask(p):
+        return _client(url).chat.completions.create(model="Yi-Coder-1.5B-Chat", messages=[{"role": "user", "content": p}])
+    with ThreadPoolExecutor(100) as ex: got = list(ex.map(ask, prompts))
+    assert [len(r.choices) for r in got] == [1] * 100
+    assert [r.choices[0].message.content for r in got] == [answer("echo", p) for p in prompts]
+    assert len({r.id for r in got}) == 100 and fake.models["echo"] - before == 100  # one upstream call each
+
+
+def test_errors_in_openai_shape(gateway):
+    url, fake = gateway
+    msgs = [{"role": "user", "content": "hello"}]
+    post = lambda body, key=KEY, **kw: httpx.post(f"{url}/chat/completions", headers={"Authorization": f"Bearer {key}"} if key else {},
+                                                  timeout=60, **({"json": body} if body is not None else {}), **kw)
+    for status, r in [(400, post({"model": "gpt-17", "messages": msgs})), (400, post({"model": "adaptivellm@soon", "messages": msgs})),
+                      (400, post({"model": TOP, "messages": "hello"})), (400, post(None, content=b"{oops")),
+                      (401, post({"model": TOP, "messages": msgs}, key=None)), (401, post({"model": TOP, "messages": msgs}, key="sk-wrong")),
+                      (413, post(None, content=b" " * 100_001)), (502, post({"model": "CodeLlama-7b-Instruct-hf", "messages": msgs}))]:
+        assert r.status_code == status, (status, r.text)
+        assert set(r.json()["error"]) >= {"message", "type", "code"}
+    assert "HTTP 500: " in r.json()["error"]["message"] and "the model is down" in r.json()["error"]["message"]
+    with pytest.raises(openai.AuthenticationError): openai.OpenAI(base_url=url, api_key="sk-wrong", max_retries=0).models.list()
+
+
+def test_a_wrong_cheap_answer_escalates_through_serve(gateway, small_router):
+    pytest.importorskip("adaptivellm.examples", reason="statement examples arrive with the examples module")
+    url, fake = gateway
+    router = AdaptiveLLM.load(small_router)
+    tasks = [HUMANEVAL[f"HumanEval/{i}"] for i in range(40)]
+    escalating = [(t, c) for t, c in zip(tasks, chains(router, [humaneval_prompt(t) for t in tasks]))
+                  if c[0] not in (TOP, "Yi-Coder-1.5B-Chat", "CodeLlama-7b-Instruct-hf")][:3]
+    assert escalating, "the router sends every problem to the last resort: no escalation to test"
+    for t, chain in escalating:
+        p = humaneval_prompt(t)
+        r = _client(url).chat.completions.create(model="adaptivellm", messages=[{"role": "user", "content": p}])
+        trace = r.model_extra["attempts"]
+        assert [(a["model"], a["verdict"]) for a in trace] == [(chain[0], "fail"), (TOP, "pass")]
+        assert r.choices[0].message.content == answer("right", p) and r.model_extra["adaptivellm"]["passed"] is True
+        assert r.usage.completion_tokens == tokens(answer("wrong", p)) + tokens(answer("right", p))
+        assert r.model_extra["adaptivellm"]["usd"] == pytest.approx(sum(a["usd"] for a in trace))
