@@ -11,9 +11,9 @@ from adaptivellm.router import AdaptiveLLM, RouterFolderError
 
 @pytest.fixture(scope="module")
 def trained(data_dir, tmp_path_factory):
-    "A utility router with a cascade part, trained by the CLI on the published split (MiniLM, no fine-tuning)"
+    "A paper router with a cascade part, trained by the CLI on the published split (MiniLM, no fine-tuning)"
     out = tmp_path_factory.mktemp("rc")/"router"
-    run_cli("train", "--data", data_dir, "--encoder", "minilm", "--no-finetune", "--selector", "utility", "--cascade", "--out", out)
+    run_cli("train", "--data", data_dir, "--encoder", "minilm", "--no-finetune", "--selector", "paper", "--cascade", "--out", out)
     return out
 
 
