@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['recorded_samples', 'shipped_verdicts', 'gate_verdicts', 'read_verdicts', 'gate_quality', 'error_causes', 'gate']
 
-# %% ../nbs/11a_gate.ipynb #178a5d3c
+# %% ../nbs/11a_gate.ipynb #d9226f26
 import gzip, json, os, re, sys
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
-from .data import load_benchmark, read_jsonl, benchmark_of
+from .data import BenchmarkError, load_benchmark, read_jsonl, benchmark_of
 from .examples import example_tests, check_many
 
 # %% ../nbs/11a_gate.ipynb #b6bc041e
@@ -79,14 +79,26 @@ def _verdict_frame(rows:list) -> pd.DataFrame:
     cols = ["problem_id", "model", "sample", "verdict", "status", "seconds", "output"]
     return pd.DataFrame(rows, columns=cols).astype({"sample": int}).set_index(cols[:3]).sort_index()
 
+def _verdict_rows(path:Path) -> list:
+    "The rows of a verdicts file, each checked; `BenchmarkError` names the file, the line and the field"
+    rows = []
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip(): continue
+            try: r = json.loads(line)
+            except json.JSONDecodeError as e: raise BenchmarkError(path, i, None, f"not valid JSON ({e.msg})") from None
+            if missing := [k for k in ("problem_id", "model", "sample", "verdict") if k not in r]: raise BenchmarkError(path, i, missing[0], "missing")
+            if r["verdict"] not in ("pass", "fail", "no-tests"): raise BenchmarkError(path, i, "verdict", f"{r['verdict']!r} is not pass, fail or no-tests")
+            rows.append(r)
+    return rows
+
 def read_verdicts(path=None) -> pd.DataFrame: # a JSONL (or .jsonl.gz) file written by `gate_verdicts`; the shipped verdicts when None
     "Verdicts of recorded answers, indexed (problem_id, model, sample)"
     path = Path(path or shipped_verdicts())
     if not path.exists(): raise FileNotFoundError(f"{path}: no verdicts file (write one with `adaptivellm gate --out FILE`)")
-    text = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
-    with text as f: return _verdict_frame([json.loads(l) for l in f if l.strip()])
+    return _verdict_frame(_verdict_rows(path))
 
-# %% ../nbs/11a_gate.ipynb #06e85ac4
+# %% ../nbs/11a_gate.ipynb #112202dc
 def gate_quality(verdicts:pd.DataFrame, # from `read_verdicts`
                  samples:pd.DataFrame, # from `recorded_samples`
                  by:list=("model", "benchmark")) -> pd.DataFrame:
@@ -100,22 +112,27 @@ def gate_quality(verdicts:pd.DataFrame, # from `read_verdicts`
         "false_accepts": int((g.acc & ~g.passed).sum()), "false_rejects": int((g.has & ~g.acc & g.passed).sum())}), include_groups=False)
     return t.astype({"answers": int, "false_accepts": int, "false_rejects": int})
 
-# %% ../nbs/11a_gate.ipynb #d65ac8a7
-_CAUSES = [("several valid answers", r"any of them|multiple (possible |valid |correct )?(answers|solutions)|any (valid|correct|such|possible)"),
-           ("floating-point output", r"(absolute|relative) (or relative )?error")]
+# %% ../nbs/11a_gate.ipynb #4b9aef3c
+_CAUSES = [("a name the answer never imports", "output", r"NameError: name '(math|re|List|Tuple|Optional|Dict|collections|heapq|itertools|sys)'"),
+           ("several valid answers", "statement", r"any of them|multiple (possible |valid |correct )?(answers|solutions)|any (valid|correct|such|possible)"),
+           ("floating-point output", "statement", r"(absolute|relative) (or relative )?error")]
 
+def _cause(statement:str, output:str) -> str:
+    "The first cause in `_CAUSES` whose pattern the statement or the run's output shows; '-' when none"
+    return next((c for c, where, pat in _CAUSES if re.search(pat, output if where == "output" else statement, re.I)), "-")
+
+# %% ../nbs/11a_gate.ipynb #ea7da29b
 def error_causes(verdicts:pd.DataFrame, samples:pd.DataFrame, bench) -> pd.DataFrame:
-    "False accepts and false rejects of the gate, counted by direction, sandbox status and a cause read from the statement"
+    "False accepts and false rejects of the gate, counted by direction, benchmark, sandbox status and cause"
     d = verdicts.join(samples[["passed"]], how="inner").reset_index()
     d = d[(d.verdict != "no-tests") & ((d.verdict == "pass") != d.passed)].copy()
     d["direction"] = np.where(d.passed, "false reject", "false accept")
-    stmt = bench.problems.prompt.loc[d.problem_id].to_numpy()
-    d["cause"] = [next((c for c, pat in _CAUSES if re.search(pat, s, re.I)), "-") for s in stmt]
+    d["cause"] = [_cause(bench.problems.prompt[p], o) for p, o in zip(d.problem_id, d.output)]
     d["benchmark"] = d.problem_id.map(benchmark_of)
     return d.groupby(["direction", "benchmark", "status", "cause"]).agg(answers=("sample", "size"), problems=("problem_id", "nunique"),
                                                                         example=("problem_id", "first")).reset_index()
 
-# %% ../nbs/11a_gate.ipynb #c22dfafc
+# %% ../nbs/11a_gate.ipynb #84f53287
 @call_parse
 def gate(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../shared/data, the cache)
          out:str=None, # JSONL file of verdicts to write (resumable: a rerun skips the answers already there)
