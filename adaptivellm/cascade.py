@@ -6,8 +6,8 @@
 __all__ = ['GATE_CODES', 'CHAIN_SEP', 'K_GRID', 'ReplayData', 'replay_data', 'chain_label', 'parse_chain', 'price_ordered_chains',
            'Cascade', 'usable_chains', 'chain_table', 'evaluate_chains', 'CascadeRouter', 'load_replay']
 
-# %% ../nbs/12_cascade.ipynb #3d2a21eb
-import itertools, json
+# %% ../nbs/12_cascade.ipynb #c534cf59
+import itertools, json, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -17,7 +17,7 @@ from .evaluation import aiq
 from .selection import KNNSelector, SELECTORS, LAMS, _as_matrix, _unit_rows, _nearest, _choose
 from .router import AdaptiveLLM
 
-# %% ../nbs/12_cascade.ipynb #8af7238f
+# %% ../nbs/12_cascade.ipynb #75b8ed6d
 GATE_CODES = {"fail": 0, "pass": 1, "no-tests": 2}  # verdict -> code in `ReplayData.gate`; -1: no verdict
 
 @dataclass
@@ -27,7 +27,7 @@ class ReplayData:
     passed: np.ndarray; tokens: np.ndarray; gate: np.ndarray  # (problems, models, samples)
     inputs: np.ndarray  # (problems, models)
 
-# %% ../nbs/12_cascade.ipynb #70ee8bdc
+# %% ../nbs/12_cascade.ipynb #359a5652
 def _positions(index:pd.MultiIndex, ids:list, models:list, what:str) -> tuple:
     "Integer positions (problem, model, sample) of the rows of a (problem_id, model, sample) index inside the pool"
     i = pd.Index(ids).get_indexer(index.get_level_values(0))
@@ -37,7 +37,7 @@ def _positions(index:pd.MultiIndex, ids:list, models:list, what:str) -> tuple:
     if (s[keep] < 0).any(): raise ValueError(f"{what}: negative sample index")
     return i[keep], j[keep], s[keep], keep
 
-# %% ../nbs/12_cascade.ipynb #3fa38b44
+# %% ../nbs/12_cascade.ipynb #ddd24880
 def _gate_codes(verdicts:pd.DataFrame) -> np.ndarray:
     "The verdict column as `GATE_CODES`; an unknown verdict is an error naming the row"
     codes = verdicts.verdict.map(GATE_CODES)
@@ -46,7 +46,7 @@ def _gate_codes(verdicts:pd.DataFrame) -> np.ndarray:
         raise ValueError(f"verdicts, row {k}, field 'verdict': {verdicts.verdict.loc[k]!r} is not one of {list(GATE_CODES)}")
     return codes.to_numpy(int)
 
-# %% ../nbs/12_cascade.ipynb #7228af7c
+# %% ../nbs/12_cascade.ipynb #b41e7bf6
 def replay_data(bench, # a `Benchmark`
                 samples:pd.DataFrame, # `gate.recorded_samples(bench)`: index (problem_id, model, sample)
                 verdicts:pd.DataFrame) -> ReplayData: # `gate.read_verdicts()`: same index, column `verdict`
@@ -64,7 +64,7 @@ def replay_data(bench, # a `Benchmark`
     gate[vi, vj, vs] = _gate_codes(verdicts)[vkeep]
     return ReplayData(ids, models, bench.prices.to_numpy(float), passed, tokens, gate, inputs)
 
-# %% ../nbs/12_cascade.ipynb #d26cbae2
+# %% ../nbs/12_cascade.ipynb #b20db1b3
 CHAIN_SEP = ">"
 
 def chain_label(chain) -> str: return CHAIN_SEP.join(chain)
@@ -75,7 +75,7 @@ def parse_chain(label:str) -> list:
     if not all(m.strip() for m in chain): raise ValueError(f"bad chain label {label!r}: empty model name")
     return chain
 
-# %% ../nbs/12_cascade.ipynb #c07de6f9
+# %% ../nbs/12_cascade.ipynb #1d117cf9
 def price_ordered_chains(pool:list, # `ModelSpec`s
                          max_len:int=3) -> list: # longest chain
     "Every chain of up to `max_len` pool models in order of price (equal prices: pool order), as tuples of names"
@@ -83,7 +83,7 @@ def price_ordered_chains(pool:list, # `ModelSpec`s
     names = [pool[i].name for i in order]
     return [c for k in range(1, max_len + 1) for c in itertools.combinations(names, k)]
 
-# %% ../nbs/12_cascade.ipynb #4eab5018
+# %% ../nbs/12_cascade.ipynb #ee85f63d
 def _call_costs(d:ReplayData, j:int) -> tuple:
     "USD per 1,000 problems of one call of model `j` per (problem, sample): output only, and with the input tokens"
     out = usd_per_1k(d.tokens[:, j, :], d.prices[j])
@@ -93,7 +93,7 @@ def _no_verdict(d:ReplayData, j:int, missing:np.ndarray):
     p, s = np.argwhere(missing)[0]
     raise ValueError(f"no gate verdict for {d.models[j]!r} on {d.ids[p]!r} (sample {s}, {int(missing.sum())} such): it can only end a chain")
 
-# %% ../nbs/12_cascade.ipynb #360d432e
+# %% ../nbs/12_cascade.ipynb #8887e75d
 def _replay(d:ReplayData, chain:list, no_tests:str="accept") -> dict:
     "Per (problem, sample) of a chain of model indices: hidden pass, cost, worst-case cost, output tokens, models called"
     P, _, S = d.passed.shape
@@ -109,7 +109,7 @@ def _replay(d:ReplayData, chain:list, no_tests:str="accept") -> dict:
         out["pass@1"] += accept * d.passed[:, j, :]; alive &= ~accept
     return out
 
-# %% ../nbs/12_cascade.ipynb #be8ec35f
+# %% ../nbs/12_cascade.ipynb #a6b8eaff
 class Cascade:
     "Try the models of `chain` in order; accept the first answer that passes its examples, the last one as it is"
     def __init__(self, chain, # model names, cheapest first
@@ -120,7 +120,7 @@ class Cascade:
         self.no_tests = no_tests
     def __repr__(self): return f"Cascade({chain_label(self.chain)!r}, no_tests={self.no_tests!r})"
 
-# %% ../nbs/12_cascade.ipynb #46b90336
+# %% ../nbs/12_cascade.ipynb #ccf5978d
 @patch
 def replay(self:Cascade, d:ReplayData, # from `replay_data`
            ids=None) -> pd.DataFrame: # problems; all when None
@@ -131,11 +131,13 @@ def replay(self:Cascade, d:ReplayData, # from `replay_data`
     df = pd.DataFrame({k: v.mean(1) for k, v in r.items()}, index=pd.Index(d.ids, name="problem_id"))
     return df if ids is None else df.loc[list(ids)]
 
-# %% ../nbs/12_cascade.ipynb #cc6d7437
+# %% ../nbs/12_cascade.ipynb #1a54a0d1
 def usable_chains(d:ReplayData, chains:list) -> list:
     "The chains whose every model but the last has a gate verdict on every problem and sample"
-    known = (d.gate >= 0).all((0, 2))
-    return [c for c in chains if all(known[d.models.index(m)] for m in c[:-1])]
+    known = dict(zip(d.models, (d.gate >= 0).all((0, 2))))
+    out = [c for c in chains if all(known[m] for m in c[:-1])]
+    if len(out) < len(chains): warnings.warn(f"{len(chains) - len(out)} chains left out: no verdicts on every problem for {sorted({m for c in chains for m in c[:-1] if not known[m]})}")
+    return out
 
 def chain_table(d:ReplayData, # from `replay_data`
                 chains:list, # chains (tuples of model names)
@@ -144,7 +146,7 @@ def chain_table(d:ReplayData, # from `replay_data`
     reps = [Cascade(c, no_tests).replay(d) for c in chains]
     return {k: pd.DataFrame({chain_label(c): r[k] for c, r in zip(chains, reps)}) for k in reps[0].columns}
 
-# %% ../nbs/12_cascade.ipynb #3f3c6292
+# %% ../nbs/12_cascade.ipynb #cd6b7ea8
 def evaluate_chains(table:dict, # from `chain_table`
                     choice:pd.Series) -> dict: # problem_id -> chain label
     "Mean pass@1, cost (output; with input tokens), output tokens and models called of a chain choice"
@@ -155,7 +157,7 @@ def evaluate_chains(table:dict, # from `chain_table`
     if (rows < 0).any(): raise KeyError(f"problem {choice.index[rows < 0][0]!r} is not in the table")
     return {k: float(v.to_numpy()[rows, cols].mean()) for k, v in table.items()}
 
-# %% ../nbs/12_cascade.ipynb #a5bbdc35
+# %% ../nbs/12_cascade.ipynb #88f62102
 @patch
 def trace(self:Cascade, d:ReplayData, # from `replay_data`
           problem_id:str, sample:int=0) -> pd.DataFrame: # one problem and sample index
@@ -170,8 +172,8 @@ def trace(self:Cascade, d:ReplayData, # from `replay_data`
         if accepted: break
     return pd.DataFrame(rows)
 
-# %% ../nbs/12_cascade.ipynb #0b63d641
-K_GRID = (5, 10, 20, 40)  # neighbours tried when `CascadeRouter(k=None)`
+# %% ../nbs/12_cascade.ipynb #d8607759
+K_GRID = (5, 10, 20, 40, 80)  # neighbours tried when `CascadeRouter(k=None)`
 
 class CascadeRouter(KNNSelector):
     "Per prompt, the chain of highest p̂ − λ·ĉ, both averaged over the replays of the k most similar training problems"
@@ -181,7 +183,7 @@ class CascadeRouter(KNNSelector):
         self.k, self.lam, self.no_tests, self.models, self.dim, self.k_report = k, lam, no_tests, None, None, None
     def __repr__(self): return f"CascadeRouter(k={self.k}, lam={self.lam}, {len(self.models or [])} chains)"
 
-# %% ../nbs/12_cascade.ipynb #fec7b9a7
+# %% ../nbs/12_cascade.ipynb #d900c0f4
 def _loo_aiq(nn:np.ndarray, P:np.ndarray, C:np.ndarray, span:tuple) -> float:
     "AIQ over the cost range `span` of the λ sweep of a router that averages the replays of neighbours `nn` (leave-one-out)"
     Ph, Ch, rows = P[nn].mean(1), C[nn].mean(1), np.arange(len(P))
@@ -194,7 +196,7 @@ def _loo_k_report(X:np.ndarray, P:np.ndarray, C:np.ndarray, ks:list, span:tuple)
     order = _nearest(sim, max(ks))
     return {k: _loo_aiq(order[:, :k], P, C, span) for k in ks}
 
-# %% ../nbs/12_cascade.ipynb #072eab7d
+# %% ../nbs/12_cascade.ipynb #e93238db
 @patch
 def fit(self:CascadeRouter, X, # training problems x features
         table:dict): # `chain_table` of the same problems, rows in the order of X
@@ -209,14 +211,14 @@ def fit(self:CascadeRouter, X, # training problems x features
     self.k = max(ks, key=lambda k: (self.k_report[k], -k))
     return KNNSelector.fit(self, X, P, C)
 
-# %% ../nbs/12_cascade.ipynb #ae692c9e
+# %% ../nbs/12_cascade.ipynb #05c1b6b3
 @patch
 def chains(self:CascadeRouter, X, # problems x features
            lam:float=None, budget:float=None) -> list: # λ, or a budget in USD per 1,000 problems; `self.lam` when neither
     "The chosen chain of each problem, as lists of model names (cheapest first)"
     return [parse_chain(l) for l in self.select(X, lam=lam, budget=budget)]
 
-# %% ../nbs/12_cascade.ipynb #b0671166
+# %% ../nbs/12_cascade.ipynb #f41ff601
 @patch
 def _state(self:CascadeRouter, folder:Path) -> dict:
     return KNNSelector._state(self, folder) | dict(no_tests=self.no_tests, k_report={str(k): v for k, v in self.k_report.items()})
@@ -229,14 +231,14 @@ def _from_state(cls:CascadeRouter, folder:Path, meta:dict):
 
 SELECTORS["CascadeRouter"] = CascadeRouter
 
-# %% ../nbs/12_cascade.ipynb #78266d99
+# %% ../nbs/12_cascade.ipynb #a48d5901
 def load_replay(bench, # a `Benchmark`
                 verdicts=None) -> ReplayData: # a verdicts file; the shipped verdicts when None
     "`replay_data` from the recorded samples of `bench` and the gate's verdicts"
     from adaptivellm.gate import recorded_samples, read_verdicts
     return replay_data(bench, recorded_samples(bench), read_verdicts(verdicts))
 
-# %% ../nbs/12_cascade.ipynb #e130e3a3
+# %% ../nbs/12_cascade.ipynb #b3fbb235
 @patch
 def fit_cascade(self:AdaptiveLLM, bench, # the `Benchmark` the router was fitted on
                 train_ids=None, # training problems; all when None
@@ -251,7 +253,7 @@ def fit_cascade(self:AdaptiveLLM, bench, # the `Benchmark` the router was fitted
     self.info["cascade"] = dict(n_train=len(ids), k=self.cascade.k, no_tests=no_tests, n_chains=len(self.cascade.models))
     return self
 
-# %% ../nbs/12_cascade.ipynb #6eb4ca61
+# %% ../nbs/12_cascade.ipynb #bcd4459b
 @patch
 def chains(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
            budget:float=None, # USD per 1,000 problems (expected)
