@@ -230,7 +230,9 @@ def _add_cascade(bench, X0, budgets, main, reps, splits:int, seed:int, timings) 
     try: data = load_replay(bench)
     except (FileNotFoundError, ImportError, ValueError) as e: print(f"adaptivellm reproduce: no cascade rows ({e})"); return None
     with _stage(timings, "cascade"):
-        table, fixed, by = chain_table(data, usable_chains(data, price_ordered_chains(bench.pool))), cascade_fixed_chains(bench), {}
+        chains = usable_chains(data, price_ordered_chains(bench.pool))
+        if not any(len(ch) > 1 for ch in chains): print("adaptivellm reproduce: no cascade rows (no gate verdicts for this pool's models)"); return None
+        table, fixed, by = chain_table(data, chains), [ch for ch in cascade_fixed_chains(bench) if ch in chains], {}
         pairs = ([(main, paper_split(bench))] if main else []) + list(zip(reps, stratified_splits(bench, splits, 0.3, seed)))
         for res, (tr, te) in pairs:
             c = cascade_split(table, X0, tr, te, budgets, fixed)
