@@ -9,6 +9,7 @@ __all__ = ['logger', 'SELECTOR_FORMAT', 'SELECTORS', 'PAPER_XGB', 'PASS_GRID', '
 # %% ../nbs/05_selection.ipynb #4461cafb
 import json, logging, os, shutil, tempfile, warnings
 from pathlib import Path
+from threadpoolctl import threadpool_limits
 import numpy as np, pandas as pd, xgboost as xgb
 from fastcore.basics import patch
 from sklearn.linear_model import Ridge
@@ -394,7 +395,7 @@ class UtilitySelector(_CostAware):
                  grid:dict=None, # XGBoost pass-head grid, keys as `PASS_GRID`; `PASS_GRID` when None
                  n_folds:int=5, # folds of the inner cross-validation
                  seed:int=0, # seeds the folds and the trees
-                 n_jobs:int=1): # XGBoost threads
+                 n_jobs:int=1): # threads of XGBoost and of the linear heads' algebra
         self.lam, self.grid, self.n_folds, self.seed, self.n_jobs = lam, dict(grid or PASS_GRID), n_folds, seed, n_jobs
         self.models = self.dim = None
     def __repr__(self): return f"UtilitySelector(lam={self.lam}, models={self.models})"
@@ -414,10 +415,11 @@ def fit(self:UtilitySelector, X, # problems x features
     self.dim, folds = X.shape[1], list(KFold(self.n_folds, shuffle=True, random_state=self.seed).split(X))
     self.pass_heads, self.cost_heads, reports = [], [], []
     oof_p, oof_c = np.zeros_like(P), np.zeros_like(C)
-    for j, m in enumerate(self.models):
-        ph, oof_p[:, j], pr = _select_pass_head(X, P[:, j], folds, self.grid, self.seed, self.n_jobs)
-        ch, oof_c[:, j], cr = _select_cost_head(X, C[:, j], folds)
-        self.pass_heads.append(ph); self.cost_heads.append(ch); reports.append({**pr, **cr})
+    with threadpool_limits(self.n_jobs, user_api="blas"):  # many small solves: BLAS threads beside torch's cost far more than they give
+        for j, m in enumerate(self.models):
+            ph, oof_p[:, j], pr = _select_pass_head(X, P[:, j], folds, self.grid, self.seed, self.n_jobs)
+            ch, oof_c[:, j], cr = _select_cost_head(X, C[:, j], folds)
+            self.pass_heads.append(ph); self.cost_heads.append(ch); reports.append({**pr, **cr})
     self.cv_report = pd.DataFrame(reports, index=pd.Index(self.models, name="model"))
     logger.info("UtilitySelector heads chosen by cross-validation:\n%s", self.cv_report[["pass_head", "cost_head"]].to_string())
     self._set_oof(oof_p, oof_c, C)

@@ -8,10 +8,11 @@ wall time minus the upstream seconds the gateway reports in its `attempts` trace
 - `adaptivellm`: routing (MiniLM encoder, no embedding cache) plus the example check of the answer in the
   sandbox; every model answers HumanEval's reference solution, so each request makes one call and one check.
 
-Trains a small router (MiniLM, no fine-tuning, 60 problems) unless --router names a saved one. The figures
+Trains a small router (MiniLM, no fine-tuning, 60 problems; `--runtime static` for the fast encoder path)
+unless --router names a saved one. The figures
 depend on the machine's load, printed beside them: other jobs on the same cores slow every figure.
 
-    python benchmarks/serve.py [--router DIR] [--n 300] [--n32 1000]
+    python benchmarks/serve.py [--router DIR | --runtime torch|static] [--n 300] [--n32 1000] [--json FILE]
 """
 import argparse, asyncio, json, os, socket, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -28,11 +29,11 @@ from adaptivellm.router import AdaptiveLLM  # noqa: E402
 PASS_MODEL = PAPER_POOL[0].name
 
 
-def _router(path):
+def _router(path, runtime):
     if path: return path
     bench = load_benchmark(verbose=False)
     fast = dict(grid={"max_depth": [2], "learning_rate": [0.1], "n_estimators": [30]}, n_folds=3)
-    r = AdaptiveLLM.fit(bench, bench.paper_split["train"][:60], encoder="minilm", finetune=False, selector="utility", selector_kwargs=fast)
+    r = AdaptiveLLM.fit(bench, bench.paper_split["train"][:60], encoder="minilm", finetune=False, selector="utility", selector_kwargs=fast, runtime=runtime)
     return r.save(Path(tempfile.mkdtemp())/"router")
 
 
@@ -85,9 +86,10 @@ def _report(name, clients, overheads, rps, failed):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--router"); ap.add_argument("--n", type=int, default=300); ap.add_argument("--n32", type=int, default=1000)
+    ap.add_argument("--runtime", default="torch", choices=["torch", "static"], help="the encoder runtime of the router trained here (without --router)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     a = ap.parse_args()
-    router = _router(a.router)
+    router = _router(a.router, a.runtime)
     fake = _start([sys.executable, str(ROOT/"tests"/"fakeopenai.py")])
     url_up = fake.stdout.readline().strip()
     pool = Path(tempfile.mkdtemp())/"pool.json"
