@@ -14,7 +14,7 @@ import numpy as np, pandas as pd
 from fastcore.basics import patch
 from .data import usd_per_1k
 from .evaluation import aiq
-from .selection import KNNSelector, SELECTORS, LAMS, _as_matrix, _unit_rows, _nearest, _choose
+from .selection import KNNSelector, SELECTORS, LAMS, as_matrix, unit_rows, nearest, utility_argmax
 from .router import AdaptiveLLM
 
 # %% ../nbs/12_cascade.ipynb #75b8ed6d
@@ -187,13 +187,13 @@ class CascadeRouter(KNNSelector):
 def _loo_aiq(nn:np.ndarray, P:np.ndarray, C:np.ndarray, span:tuple) -> float:
     "AIQ over the cost range `span` of the λ sweep of a router that averages the replays of neighbours `nn` (leave-one-out)"
     Ph, Ch, rows = P[nn].mean(1), C[nn].mean(1), np.arange(len(P))
-    return aiq([(C[rows, i].mean(), P[rows, i].mean()) for i in (_choose(Ph, Ch, lam) for lam in LAMS)], *span)
+    return aiq([(C[rows, i].mean(), P[rows, i].mean()) for i in (utility_argmax(Ph, Ch, lam) for lam in LAMS)], *span)
 
 def _loo_k_report(X:np.ndarray, P:np.ndarray, C:np.ndarray, ks:list, span:tuple) -> dict:
     "k -> leave-one-out AIQ on the training problems"
-    sim = _unit_rows(X) @ _unit_rows(X).T
+    sim = unit_rows(X) @ unit_rows(X).T
     np.fill_diagonal(sim, -np.inf)
-    order = _nearest(sim, max(ks))
+    order = nearest(sim, max(ks))
     return {k: _loo_aiq(order[:, :k], P, C, span) for k in ks}
 
 # %% ../nbs/12_cascade.ipynb #e93238db
@@ -202,7 +202,7 @@ def fit(self:CascadeRouter, X, # training problems x features
         table:dict): # `chain_table` of the same problems, rows in the order of X
     "Choose k (when not given), keep the training replays; leave-one-out estimates for budgets; returns self"
     P, C = table["pass@1"], table["usd_per_1k"]
-    X = _as_matrix(X, n=len(P))
+    X = as_matrix(X, n=len(P))
     single = [i for i, l in enumerate(P.columns) if CHAIN_SEP not in l] or list(range(P.shape[1]))
     means = C.to_numpy().mean(0)[single]
     span = (means.min(), means.max() if means.max() > means.min() else means.min() + 1e-9)
@@ -259,6 +259,6 @@ def chains(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
            budget:float=None, # USD per 1,000 problems (expected)
            lam:float=None) -> list: # the cost weight λ directly
     "Per prompt, the models to try in order: the cascade part's chain, or `[selected model]` without one"
-    from adaptivellm.router import _check_prompts
+    from adaptivellm.router import check_prompts
     if getattr(self, "cascade", None) is None: return [[s.model] for s in self.select(prompts, budget=budget, lam=lam)]
-    return self.cascade.chains(self.encoder.encode(_check_prompts(prompts)), lam=lam, budget=budget)
+    return self.cascade.chains(self.encoder.encode(check_prompts(prompts)), lam=lam, budget=budget)

@@ -18,12 +18,9 @@ from typing import Optional
 import pandas as pd
 from fastcore.basics import patch
 from fastcore.script import call_parse
+from .io import atomic_write, cache_root, json_dumps
 
 # %% ../nbs/00_data.ipynb #038c1537
-def _cache_root() -> Path:
-    "The cache folder: `$ADAPTIVELLM_CACHE`, else `~/.cache/adaptivellm`"
-    return Path(os.environ.get("ADAPTIVELLM_CACHE") or Path.home()/".cache"/"adaptivellm")
-
 def _repo_root() -> Optional[Path]:
     "The checkout this package was imported from, if it is one (it holds settings.ini)"
     root = Path(importlib.util.find_spec("adaptivellm").origin).resolve().parent.parent
@@ -38,7 +35,7 @@ def _candidates() -> list:
     out = [("$ADAPTIVELLM_DATA", Path(env))] if env else []
     out.append(("../shared/data (working directory)", Path.cwd()/SHARED_REL))
     if _repo_root(): out.append(("../shared/data (repository root)", _repo_root()/SHARED_REL))
-    return out + [("cache", _cache_root()/"replication")]
+    return out + [("cache", cache_root()/"replication")]
 
 # %% ../nbs/00_data.ipynb #8ad97b54
 def find_data_dir(path=None, # a data folder; searched for when None
@@ -478,28 +475,16 @@ def summary_json(bench:Benchmark) -> dict:
 @call_parse
 def summary(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../shared/data, the cache)
             pool:str=None, # pool JSON file `[{"name", "price_per_mtok"}, ...]` (default: the paper's 8 models)
-            json:bool=False): # print one JSON object instead of tables
+            json:bool=False): # print one JSON object instead of tables (the flag `--json`; the json module is not used here)
     "Per benchmark and overall, each pool model's pass@1, pass@5, mean output tokens and USD per 1,000 problems"
     bench = load_benchmark(data, pool, verbose=False)
-    if json: return print(_json_dumps(summary_json(bench)))
+    if json: return print(json_dumps(summary_json(bench)))
     counts = ", ".join(f"{k} {v}" for k, v in bench.problems.benchmark.value_counts(sort=False).items())
     print(f"data: {bench.data_dir} ({bench.source})\nproblems: {len(bench.problems)} ({counts}); models: {len(bench.pool)}; "
           f"outcomes: {len(bench.outcomes)}, of which {int(bench.outcomes.reconstructed.sum())} from Reconstructed/")
     tab = summary_table(bench)
     for b, t in tab.groupby("benchmark", sort=False):
         print(f"\n== {b} ({t.n_problems.max()} problems)\n" + t.drop(columns=["benchmark", "n_problems"]).to_string(index=False, float_format="%.3f"))
-
-# %% ../nbs/00_data.ipynb #dd852fc2
-def _json_dumps(obj) -> str:
-    "JSON text, with NaN written as null"
-    return json.dumps(_nan_to_none(obj))
-
-def _nan_to_none(o):
-    "A copy of `o` with float NaN replaced by None, so that the JSON is standard"
-    if isinstance(o, dict): return {k: _nan_to_none(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return [_nan_to_none(v) for v in o]
-    if isinstance(o, float) and math.isnan(o): return None
-    return o.item() if hasattr(o, "item") else o
 
 # %% ../nbs/00_data.ipynb #bfcaa84b
 PACKAGE_URL = "https://github.com/cjhCoder7/AdaptiveLLM/archive/refs/heads/main.zip"
@@ -536,16 +521,11 @@ def fetch_data(source:str=PACKAGE_URL, # a URL of a zip archive, a local zip fil
                dest:str=None, # where the data goes (default: the cache's replication/ folder)
                pool:str=None): # pool JSON file the data must cover (default: the paper's pool)
     "Fetch the replication data, check that it loads, and move it into place atomically"
-    dest = Path(dest) if dest else _cache_root()/"replication"
+    dest = Path(dest) if dest else cache_root()/"replication"
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".fetch-") as work:
         root = _fetch_into(source, Path(work))
         bench = load_benchmark(root, pool, verbose=False)
-        old = Path(work)/"previous"
-        if dest.exists(): dest.rename(old)
-        try: root.rename(dest)
-        except OSError:
-            if old.exists(): old.rename(dest)
-            raise
+        atomic_write(dest, lambda tmp: os.replace(root, tmp), folder=True)  # the checked data takes the empty folder's place
     print(f"fetched {len(bench.problems)} problems x {len(bench.pool)} models into {dest}")
     return 0

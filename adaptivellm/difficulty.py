@@ -59,7 +59,8 @@ class ProbeError(Exception):
     "A probe that cannot go on: bad input, or an endpoint that refuses every request"
 
 # %% ../nbs/01_difficulty.ipynb #3b80fcd0
-from .client import chat_client, status_of as _status, is_transient as _is_transient, is_fatal as _is_fatal, describe as _describe, retry_after as _retry_after
+from .client import chat_client, is_transient, is_fatal, describe, retry_after
+from .io import append_jsonl, done_ids
 
 # %% ../nbs/01_difficulty.ipynb #b798a15f
 class CotProbe:
@@ -87,7 +88,7 @@ def _backoff(self:CotProbe, attempt:int, # tries made so far (1 after the first 
              err:Exception=None): # the failure, for its Retry-After
     "Seconds to wait before the next try"
     with self._lock: jitter = 0.5 + self.rng.random()
-    return min(self.max_delay, max(self.base_delay * 2**(attempt - 1) * jitter, _retry_after(err)))
+    return min(self.max_delay, max(self.base_delay * 2**(attempt - 1) * jitter, retry_after(err)))
 
 # %% ../nbs/01_difficulty.ipynb #5f81fe8b
 @patch
@@ -97,11 +98,11 @@ def _with_retry(self:CotProbe, fn, # makes one request
     for attempt in range(1, self.max_attempts + 1):
         try: return fn()
         except Exception as e:
-            if not _is_transient(e): raise
+            if not is_transient(e): raise
             if attempt == self.max_attempts:
-                raise ProbeError(f"gave up after {attempt} attempts: {_describe(e)}") from e
+                raise ProbeError(f"gave up after {attempt} attempts: {describe(e)}") from e
             delay = self._backoff(attempt, e)
-            log.info(f"{what}: {_describe(e)}; retrying in {delay:.2f}s ({attempt}/{self.max_attempts})")
+            log.info(f"{what}: {describe(e)}; retrying in {delay:.2f}s ({attempt}/{self.max_attempts})")
             time.sleep(delay)
 
 # %% ../nbs/01_difficulty.ipynb #299308fd
@@ -151,37 +152,6 @@ def read_prompts(path, # JSON lines, each with string fields `id` and `prompt`
     if not rows: raise ProbeError(f"{path}: no problems")
     return rows
 
-# %% ../nbs/01_difficulty.ipynb #0e4989f1
-def _cut_partial_line(out:Path) -> bytes:
-    "The complete lines of `out`, after truncating away a partial last line left by a killed run"
-    data = out.read_bytes()
-    cut = data.rfind(b"\n") + 1
-    if cut < len(data):
-        log.warning(f"{out}: removed a partial last line ({len(data) - cut} bytes) left by an interrupted run")
-        with open(out, "r+b") as f: f.truncate(cut); os.fsync(f.fileno())
-    return data[:cut]
-
-# %% ../nbs/01_difficulty.ipynb #bafe7e92
-def _done_ids(out:Path) -> set:
-    "Ids already measured in `out` (repairing a partial last line first)"
-    if not out.exists(): return set()
-    ids = set()
-    for n, line in enumerate(_cut_partial_line(out).decode("utf-8").splitlines(), 1):
-        if not line.strip(): continue
-        try: pid = json.loads(line)["id"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise ProbeError(f"{out}, line {n}: not a JSON object with field 'id'") from None
-        if pid in ids: raise ProbeError(f"{out}, line {n}: field 'id' repeats {pid!r}")
-        ids.add(pid)
-    return ids
-
-# %% ../nbs/01_difficulty.ipynb #b28ba0d8
-def _append_line(fh, row:dict):
-    "Append `row` as one JSON line: a single write, then flush and fsync"
-    data, done = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"), 0
-    while done < len(data): done += fh.write(data[done:])  # unbuffered: a short write is continued
-    fh.flush(); os.fsync(fh.fileno())
-
 # %% ../nbs/01_difficulty.ipynb #9f62ac35
 @dataclass
 class ProbeSummary:
@@ -204,7 +174,7 @@ def _job(self:CotProbe, p:dict, i:int, stop:set):
     "Sample `i` of problem `p`; None when the problem or the run has already failed"
     if p["id"] in stop or _ALL in stop: return None
     try: return self.sample(p["prompt"], p["id"], i)
-    except Exception as e: stop.add(_ALL if _is_fatal(e) else p["id"]); raise
+    except Exception as e: stop.add(_ALL if is_fatal(e) else p["id"]); raise
 
 @patch
 def _record(self:CotProbe, s:ProbeSummary, res:tuple) -> int:
@@ -220,7 +190,9 @@ def run(self:CotProbe, problems:list, # dicts with `id` and `prompt` (see `read_
         progress:bool=True, # show a progress bar
        ) -> ProbeSummary:
     "Measure every problem not yet in `out`, appending one line per problem as it completes"
-    out = Path(out); done = _done_ids(out)
+    out = Path(out)
+    try: done = done_ids(out)
+    except ValueError as e: raise ProbeError(str(e)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     s = ProbeSummary(skipped=[p["id"] for p in problems if p["id"] in done])
     todo = [p for p in problems if p["id"] not in done]
@@ -244,13 +216,13 @@ def _collect(self:CotProbe, f, p, i, got, s, fh, bar):
     if pid in s.failed: return
     try: res = f.result()
     except Exception as e:
-        if _is_fatal(e):
-            raise ProbeError(f"{self.base_url} (model {self.model!r}): {_describe(e)}; stopping the run") from e
-        s.failed[pid] = str(e) if isinstance(e, ProbeError) else _describe(e); bar.update(); return
+        if is_fatal(e):
+            raise ProbeError(f"{self.base_url} (model {self.model!r}): {describe(e)}; stopping the run") from e
+        s.failed[pid] = str(e) if isinstance(e, ProbeError) else describe(e); bar.update(); return
     if res is None: return  # skipped: a sample of this problem failed
     got[pid][i] = self._record(s, res)
     if any(x is None for x in got[pid]): return
-    _append_line(fh, {"id": pid, "prompt": p["prompt"], "think_lengths": got.pop(pid)})
+    append_jsonl(fh, {"id": pid, "prompt": p["prompt"], "think_lengths": got.pop(pid)})
     s.written.append(pid); bar.update()
 
 # %% ../nbs/01_difficulty.ipynb #5b6304c7

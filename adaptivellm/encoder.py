@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CODEBERT', 'META_FILE', 'SAVED_FILES', 'POOLINGS', 'PRECISIONS', 'RUNTIMES', 'STATIC_FILE', 'BackboneError',
-           'PromptEncoder', 'write_folder', 'tiny_roberta', 'TripletFinetuner']
+           'torch_threads', 'PromptEncoder', 'write_folder', 'tiny_roberta', 'TripletFinetuner']
 
 # %% ../nbs/04_encoder.ipynb #485ad92a
 import copy, hashlib, json, os, shutil, tempfile, warnings
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from fastcore.basics import patch, store_attr
 from tqdm import tqdm
-from .data import _cache_root
+from .io import atomic_write, cache_root, file_lock, package_versions, usable_cores
 
 # %% ../nbs/04_encoder.ipynb #0122ef80
 CODEBERT = "microsoft/codebert-base"
@@ -99,16 +99,11 @@ def _embed_batch(model, ids:list, pad_id:int, pooling:str="mean", bf16:bool=Fals
     return _pool(hidden.float(), mask, pooling)
 
 # %% ../nbs/04_encoder.ipynb #a88c3d20
-def _usable_cores() -> int:
-    "CPU cores this process may run on"
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
-
 @contextmanager
-def _threads(n:int=None):
+def torch_threads(n:int=None): # intra-op threads; the usable cores when None
     "Run torch with `n` intra-op threads (default: the usable cores), then restore the previous setting"
     old = torch.get_num_threads()
-    torch.set_num_threads(n or _usable_cores())
+    torch.set_num_threads(n or usable_cores())
     try: yield
     finally: torch.set_num_threads(old)
 
@@ -164,7 +159,7 @@ def _setup(self:PromptEncoder, name, tokenizer, model, max_length, batch_size, p
     if batch_size < 1: raise ValueError(f"batch_size={batch_size}: must be at least 1")
     self.backbone_name, self.tokenizer, self.model = name, tokenizer, model.eval()
     self.max_length, self.batch_size, self.pooling, self.precision, self.num_threads = max_length, batch_size, pooling, precision, num_threads
-    self.cache_dir = (Path(cache_dir) if cache_dir else _cache_root()/"embeddings") if cache else None
+    self.cache_dir = (Path(cache_dir) if cache_dir else cache_root()/"embeddings") if cache else None
     self.runtime, self._fingerprint, self._static = runtime, None, None
 
 def _position_limit(config) -> int:
@@ -212,7 +207,7 @@ def _embed(self:PromptEncoder, texts:list) -> np.ndarray:
     ids = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
     order = np.argsort([-len(s) for s in ids], kind="stable")
     out, pad = np.zeros((len(texts), self.dim), np.float32), self.tokenizer.pad_token_id or 0
-    with _threads(self.num_threads), torch.inference_mode():
+    with torch_threads(self.num_threads), torch.inference_mode():
         for s in tqdm(range(0, len(order), self.batch_size), desc="encoding", unit="batch", disable=len(texts) <= 256):
             idx = order[s:s + self.batch_size]
             out[idx] = _embed_batch(self.model, [ids[i] for i in idx], pad, self.pooling, self.precision == "bfloat16").numpy()
@@ -220,14 +215,6 @@ def _embed(self:PromptEncoder, texts:list) -> np.ndarray:
 
 # %% ../nbs/04_encoder.ipynb #192c7eb2
 def _sha256(text:str) -> str: return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-def _atomic_write(path:Path, write):
-    "Call `write(tmp)` on a temp file beside `path`, then rename it to `path`"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
-    except BaseException: Path(tmp).unlink(missing_ok=True); raise
 
 def _save_npy(path, arr:np.ndarray):
     with open(path, "wb") as f: np.save(f, arr, allow_pickle=False)
@@ -277,13 +264,14 @@ def _cache_read(self:PromptEncoder, keys:list) -> dict:
 # %% ../nbs/04_encoder.ipynb #af6f19d0
 @patch
 def _cache_write(self:PromptEncoder, keys:list, arr:np.ndarray):
-    "Store new embeddings as one shard, then add them to the index (a warning, not an error, if the disk refuses)"
+    "Store new embeddings as one shard, then add them to the index under a lock (a warning, not an error, if the disk refuses)"
     folder, shard = self.cache_folder, hashlib.sha256(arr.tobytes()).hexdigest()[:16] + ".npy"
     try:
-        _atomic_write(folder/shard, lambda t: _save_npy(t, arr))
-        rows = self._cache_index() | {k: [shard, i] for i, k in enumerate(keys)}
-        index = dict(self.cache_key, dim=self.dim, rows=rows)
-        _atomic_write(folder/"index.json", lambda t: Path(t).write_text(json.dumps(index)))
+        atomic_write(folder/shard, lambda t: _save_npy(t, arr))
+        with file_lock(folder/"index.lock"):  # another process's rows, added since we last read, are kept
+            rows = self._cache_index() | {k: [shard, i] for i, k in enumerate(keys)}
+            index = dict(self.cache_key, dim=self.dim, rows=rows)
+            atomic_write(folder/"index.json", lambda t: Path(t).write_text(json.dumps(index)))
     except OSError as e: warnings.warn(f"could not write the embedding cache in {folder}: {e}")
 
 # %% ../nbs/04_encoder.ipynb #fd73e07b
@@ -313,12 +301,7 @@ def encode(self:PromptEncoder, prompts:list) -> np.ndarray: # prompts (strings)
 # %% ../nbs/04_encoder.ipynb #ee44ab9b
 def _versions() -> dict:
     "Versions of the packages an embedding depends on"
-    import importlib.metadata as md, adaptivellm
-    out = {"adaptivellm": adaptivellm.__version__}
-    for p in ("torch", "transformers", "tokenizers", "safetensors", "numpy"):
-        try: out[p] = md.version(p)
-        except md.PackageNotFoundError: out[p] = None
-    return out
+    return package_versions("adaptivellm", "torch", "transformers", "tokenizers", "safetensors", "numpy")
 
 @patch
 def _metadata(self:PromptEncoder) -> dict:
@@ -326,25 +309,11 @@ def _metadata(self:PromptEncoder) -> dict:
     return dict(format=1, backbone_name=self.backbone_name, dim=self.dim, **self.cache_key, versions=_versions())
 
 # %% ../nbs/04_encoder.ipynb #6341d548
-def _replace_dir(src:Path, dst:Path):
-    "Rename folder `src` to `dst`; an existing `dst` is moved aside first and deleted only once `src` is in place"
-    aside = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-")) if dst.exists() else None
-    if aside: os.rename(dst, aside/"old")
-    try: os.rename(src, dst)
-    except BaseException:
-        if aside: os.rename(aside/"old", dst)
-        raise
-    if aside: shutil.rmtree(aside, ignore_errors=True)
-
 def write_folder(path, # the folder to write; one already there is replaced only once the new one is complete
                  write) -> Path: # fills the temporary folder it is given
-    "Call `write(tmp)` on a fresh temporary folder beside `path`, then rename it into place; on any failure nothing changes"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
-    try: write(tmp); _replace_dir(tmp, path)
-    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
-    return path
+    "Deprecated: use `adaptivellm.io.atomic_write(path, write, folder=True)`"
+    warnings.warn("adaptivellm.encoder.write_folder is deprecated: use adaptivellm.io.atomic_write(path, write, folder=True)", DeprecationWarning, stacklevel=2)
+    return atomic_write(path, write, folder=True)
 
 # %% ../nbs/04_encoder.ipynb #159e39aa
 @patch
@@ -358,7 +327,7 @@ def save(self:PromptEncoder, path) -> Path: # folder to write; an existing saved
         if self.runtime == "static": _write_table(tmp/STATIC_FILE, self.static_table)
         (tmp/META_FILE).write_text(json.dumps(self._metadata(), indent=1))
         if missing := [f for f in SAVED_FILES if not (tmp/f).exists()]: raise RuntimeError(f"saving wrote no {missing}")
-    return write_folder(path, write)
+    return atomic_write(path, write, folder=True)
 
 # %% ../nbs/04_encoder.ipynb #ceb1bb77
 _TINY_TEXTS = ["def add(a, b):\n    return a + b", "Write a function that sorts a list of integers.",
@@ -398,7 +367,7 @@ def _distill_table(model, tokenizer, pooling:str="mean", batch_size:int=1024) ->
 def _write_table(path:Path, table:np.ndarray):
     "Store a token table as safetensors, atomically"
     from safetensors.numpy import save_file
-    _atomic_write(Path(path), lambda t: save_file({"table": table}, t))
+    atomic_write(path, lambda t: save_file({"table": table}, t))
 
 def _read_table(path:Path, dim:int) -> np.ndarray:
     "A token table written by `_write_table`; a clear error when it is not one of width `dim`"
@@ -413,11 +382,11 @@ def _read_table(path:Path, dim:int) -> np.ndarray:
 def static_table(self:PromptEncoder) -> np.ndarray:
     "The static runtime's token table: from the saved encoder, else the cache, else distilled now (and cached)"
     if self._static is not None: return self._static
-    f = _cache_root()/"static"/f"{_sha256(json.dumps([self.fingerprint, self.pooling]))[:20]}.safetensors"
+    f = cache_root()/"static"/f"{_sha256(json.dumps([self.fingerprint, self.pooling]))[:20]}.safetensors"
     if f.is_file():
         try: self._static = _read_table(f, self.dim); return self._static
         except ValueError as e: warnings.warn(f"{e}; distilling it again")
-    with _threads(self.num_threads): self._static = _distill_table(self.model, self.tokenizer, self.pooling)
+    with torch_threads(self.num_threads): self._static = _distill_table(self.model, self.tokenizer, self.pooling)
     try: _write_table(f, self._static)
     except OSError as e: warnings.warn(f"could not cache the static table in {f.parent}: {e}")
     return self._static
@@ -497,7 +466,7 @@ def fit(self:TripletFinetuner, prompts:list, # training prompts
     model = copy.deepcopy(self.encoder.model).train()
     opt, self.losses = torch.optim.Adam(model.parameters(), lr=self.lr), []
     loss_fn = torch.nn.TripletMarginWithDistanceLoss(distance_function=_cosine_distance, margin=self.margin)
-    with torch.random.fork_rng(), _threads(self.encoder.num_threads):
+    with torch.random.fork_rng(), torch_threads(self.encoder.num_threads):
         torch.manual_seed(self.seed)
         for _ in range(self.epochs):
             t = _triplets(levels, groups, rng)

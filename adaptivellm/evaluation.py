@@ -180,12 +180,6 @@ def frontier_at(frontier:pd.DataFrame, # vertices from `convex_frontier`
     c, q = frontier.cost.to_numpy(float), frontier.quality.to_numpy(float)
     return np.where(np.asarray(cost, float) < c[0], 0.0 if below == "zero" else q[0], np.interp(cost, c, q))
 
-# %% ../nbs/07_evaluation.ipynb #bb35f9c0
-def _trapezoid(y, x) -> float:
-    "Area under the piecewise-linear curve through (x, y)"
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
-
 # %% ../nbs/07_evaluation.ipynb #0ded9152
 def aiq(points, # (cost, quality) points of a router's sweep (see `convex_frontier`)
         c_min:float, # lower cost: the cheapest single model's
@@ -196,7 +190,7 @@ def aiq(points, # (cost, quality) points of a router's sweep (see `convex_fronti
     f = convex_frontier(points)
     lo = max(c_min, f.cost.iloc[0])
     xs = np.r_[lo, f.cost[(f.cost > lo) & (f.cost < c_max)], c_max] if lo < c_max else np.array([c_max])
-    area = _trapezoid(frontier_at(f, xs, below), xs) + (min(lo, c_max) - c_min) * (0.0 if below == "zero" else f.quality.iloc[0])
+    area = float(np.trapezoid(frontier_at(f, xs, below), xs)) + (min(lo, c_max) - c_min) * (0.0 if below == "zero" else f.quality.iloc[0])
     return area / (c_max - c_min)
 
 # %% ../nbs/07_evaluation.ipynb #c397471b
@@ -267,7 +261,7 @@ def apgr_cpt(strong_pass, weak_pass, strong_score, # as in `pgr_curve`
              levels=(0.5, 0.8)) -> dict: # PGR levels of the CPTs reported
     "RouteLLM's APGR and CPT(x%) of a two-model router"
     x, y = pgr_curve(strong_pass, weak_pass, strong_score)
-    return {"APGR": _trapezoid(y, x), **{f"CPT({lv:.0%})": _first_reach(x, y, lv) for lv in levels}}
+    return {"APGR": float(np.trapezoid(y, x)), **{f"CPT({lv:.0%})": _first_reach(x, y, lv) for lv in levels}}
 
 # %% ../nbs/07_evaluation.ipynb #196bae48
 def weak_strong_models(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)

@@ -18,6 +18,7 @@ from fastcore.script import Param, call_parse
 from tqdm.auto import tqdm
 from .data import BenchmarkError, read_jsonl, read_outcomes
 from .client import chat_client
+from .io import atomic_write
 
 # %% ../nbs/09_execution.ipynb #2d9cf055
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
@@ -314,10 +315,8 @@ def read_records(path:str, # JSONL file
     return recs
 
 def _write_jsonl(path:str, recs:list):
-    "Write `recs` to `path` atomically (a temporary file, then a rename)"
-    tmp = Path(f"{path}.tmp-{os.getpid()}")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
-    os.replace(tmp, path)
+    "Write `recs` to `path` atomically (`atomic_write`)"
+    atomic_write(path, lambda t: Path(t).write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8"))
 
 # %% ../nbs/09_execution.ipynb #2d9e4b58
 def run_responses(records:list, # dicts with `id` and `responses` (list of markdown answers)

@@ -18,15 +18,16 @@ import matplotlib.pyplot as plt, seaborn as sns
 from scipy import stats
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
-from .data import load_benchmark, _json_dumps
+from .data import load_benchmark
+from .io import atomic_write, json_dumps, usable_cores
 from .ranking import paper_split, stratified_splits
 from .evaluation import (evaluate_choice, baseline_rows, aiq, zero_router_points, oracle_frontier_points, plot_frontier,
                                     paper_score_oracle_choice, single_choice)
-from .encoder import PromptEncoder, write_folder, _usable_cores
+from .encoder import PromptEncoder
 from .selection import PaperSelector, UtilitySelector, KNNSelector, RandomSelector, selection_targets
 from .router import AdaptiveLLM, default_reasoner
 from .clustering import DifficultyLevels
-from .selection import _choose
+from .selection import utility_argmax
 from .cascade import (load_replay, chain_table, usable_chains, price_ordered_chains, chain_label, evaluate_chains,
                                    CascadeRouter)
 
@@ -210,7 +211,7 @@ def _router_sweep(router, Xte:np.ndarray, table:dict, te:list) -> pd.DataFrame:
     "(cost, quality) of the cascade router's choices on the test problems along `SWEEP_LAMS`"
     Ph, Ch = router._predict(Xte)
     P, C, rows = table["pass@1"].loc[te, router.models].to_numpy(), table["usd_per_1k"].loc[te, router.models].to_numpy(), np.arange(len(te))
-    return pd.DataFrame([(C[rows, i].mean(), P[rows, i].mean()) for i in (_choose(Ph, Ch, lam) for lam in SWEEP_LAMS)], columns=["cost", "quality"])
+    return pd.DataFrame([(C[rows, i].mean(), P[rows, i].mean()) for i in (utility_argmax(Ph, Ch, lam) for lam in SWEEP_LAMS)], columns=["cost", "quality"])
 
 # %% ../nbs/08_reproduce.ipynb #9c1c04d0
 def cascade_split(table:dict, X0:pd.DataFrame, tr:list, te:list, # replays of every chain (`chain_table`), embeddings, one split
@@ -254,9 +255,9 @@ def md_table(rows:list, cols:list) -> str:
 
 # %% ../nbs/08_reproduce.ipynb #7576dc10
 def _save_fig(fig, path:Path):
-    "Save a figure through a temporary file and a rename, then close it"
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight"); plt.close(fig); os.replace(tmp, path)
+    "Save a figure atomically (`atomic_write`), then close it"
+    try: atomic_write(path, lambda t: fig.savefig(t, dpi=110, bbox_inches="tight"))
+    finally: plt.close(fig)
 
 # %% ../nbs/08_reproduce.ipynb #000098a6
 COLS = ["method", "pass@1", "pass@5", "first_pass@1", "mean_output_tokens", "usd_per_1k"]
@@ -302,7 +303,7 @@ def _repeated(bench, X0, enc, budgets, ft, quick, n_splits:int, finetune_splits:
         return evaluate_split(bench, *splits[i], X0, enc, budgets, {"adaptivellm-leakfree": False} if i < finetune_splits else {}, ft, quick, seed=seed + i)
     with _stage(timings, f"{n_splits} repeated splits"):
         out = [one(i) for i in range(finetune_splits)]  # torch already runs on every core
-        with ThreadPoolExecutor(_usable_cores()) as pool: out += list(tqdm(pool.map(one, range(finetune_splits, n_splits)), total=n_splits - finetune_splits, desc="splits"))
+        with ThreadPoolExecutor(usable_cores()) as pool: out += list(tqdm(pool.map(one, range(finetune_splits, n_splits)), total=n_splits - finetune_splits, desc="splits"))
     return out
 
 # %% ../nbs/08_reproduce.ipynb #c6b4e11e
@@ -346,9 +347,9 @@ def _write_report(bench, res:dict, out:Path, main:dict, te:list):
     "results.json, results.md and figures, written into a temporary folder beside `out` and renamed into place"
     def write(tmp):
         figs = _figures(bench, tmp, main, te)
-        (tmp/"results.json").write_text(json.dumps(json.loads(_json_dumps(res)), indent=1))
+        (tmp/"results.json").write_text(json_dumps(res, indent=1))
         (tmp/"results.md").write_text(results_markdown(res, figs))
-    write_folder(out, write)
+    atomic_write(out, write, folder=True)
 
 # %% ../nbs/08_reproduce.ipynb #eaaf2642
 @call_parse

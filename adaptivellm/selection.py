@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['logger', 'SELECTOR_FORMAT', 'SELECTORS', 'PAPER_XGB', 'PASS_GRID', 'LOGISTIC_C', 'RIDGE_ALPHA', 'LAMS',
-           'selection_targets', 'load_selector', 'PaperSelector', 'UtilitySelector', 'KNNSelector', 'RandomSelector']
+           'selection_targets', 'as_matrix', 'load_selector', 'PaperSelector', 'utility_argmax', 'UtilitySelector',
+           'unit_rows', 'nearest', 'KNNSelector', 'RandomSelector']
 
 # %% ../nbs/05_selection.ipynb #4461cafb
 import json, logging, os, shutil, tempfile, warnings
@@ -16,6 +17,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 from .data import usd_per_1k
 from .ranking import best_models, cost_performance_scores
+from .io import atomic_write, json_dumps, json_float
 
 # %% ../nbs/05_selection.ipynb #62ee0791
 logger = logging.getLogger(__name__)
@@ -29,8 +31,10 @@ def selection_targets(bench, # a `Benchmark`
     return pass_rates, costs, best
 
 # %% ../nbs/05_selection.ipynb #0647376c
-def _as_matrix(X, n:int=None, dim:int=None) -> np.ndarray:
-    "`X` as a finite 2-D float32 array (with `n` rows and `dim` columns when given)"
+def as_matrix(X, # features: problems x dimensions (array-like)
+              n:int=None, # the number of rows it must have (the targets'), when given
+              dim:int=None) -> np.ndarray: # the number of columns it must have (a fitted selector's), when given
+    "`X` as a finite 2-D float32 array; a `ValueError` that says what is wrong otherwise"
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2: raise ValueError(f"X must be 2-D (problems x features), got shape {X.shape}")
     if n is not None and len(X) != n: raise ValueError(f"X has {len(X)} rows but the targets have {n}")
@@ -48,23 +52,16 @@ def _check_targets(X, pass_rates:pd.DataFrame, costs:pd.DataFrame) -> tuple:
     P, C = pass_rates.to_numpy(float), costs.to_numpy(float)
     if np.isnan(P).any() or not ((P >= 0) & (P <= 1)).all(): raise ValueError("pass_rates must lie in [0, 1] (no NaN)")
     if not np.isfinite(C).all() or (C < 0).any(): raise ValueError("costs must be finite and non-negative")
-    return _as_matrix(X, len(P)), P, C, [str(m) for m in pass_rates.columns]
+    return as_matrix(X, len(P)), P, C, [str(m) for m in pass_rates.columns]
 
 # %% ../nbs/05_selection.ipynb #0194d957
 SELECTOR_FORMAT = 1  # version of the saved-folder layout
 
 def _write_dir(path, write) -> Path:
-    "Call `write(folder)` on a fresh temporary folder beside `path`, then rename it to `path` (which must be absent or empty)"
+    "`atomic_write` of a folder at `path`, which must be absent or empty"
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())): raise FileExistsError(f"{path} exists and is not an empty folder")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        write(tmp)
-        if path.exists(): path.rmdir()
-        os.replace(tmp, path)
-    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
-    return path
+    return atomic_write(path, write, folder=True)
 
 # %% ../nbs/05_selection.ipynb #2cd77fc3
 def _save_npy(folder:Path, name:str, arr): np.save(Path(folder)/f"{name}.npy", np.asarray(arr), allow_pickle=False)
@@ -93,7 +90,7 @@ class _Saveable:
         "Save this selector as a folder (no pickle); returns the folder"
         def write(folder):
             meta = {"kind": type(self).__name__, "format": SELECTOR_FORMAT, **self._state(folder)}
-            (folder/"meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            (folder/"meta.json").write_text(json_dumps(meta, indent=1), encoding="utf-8")  # λ = ∞ as "inf"
         return _write_dir(path, write)
     @classmethod
     def from_dir(cls, path):
@@ -157,7 +154,7 @@ def fit(self:PaperSelector, X, # problems x features
 def proba(self:PaperSelector, X, # problems x features
           index=None) -> pd.DataFrame: # row labels of the result
     "The classifier's probability of each pool model being the best (0 for models never seen as a label)"
-    X = _as_matrix(X, dim=self.dim)
+    X = as_matrix(X, dim=self.dim)
     out = np.zeros((len(X), len(self.models)))
     cols = [self.models.index(m) for m in self.labels]
     out[:, cols] = 1.0 if self.booster is None else self.booster.inplace_predict(X).reshape(len(X), -1)
@@ -309,8 +306,10 @@ def _select_cost_head(X, c, folds:list) -> tuple:
 # %% ../nbs/05_selection.ipynb #5221ae44
 LAMS = np.r_[0.0, np.logspace(-3, 3, 121), np.inf]  # the λ grid searched by `lam_for_budget`, pass rate per (USD per 1,000 problems)
 
-def _choose(P:np.ndarray, C:np.ndarray, lam:float) -> np.ndarray:
-    "Per row, the index of the model maximising P − lam·C (lam = inf: the cheapest, then the likeliest)"
+def utility_argmax(P:np.ndarray, # pass probabilities, problems x models
+                   C:np.ndarray, # costs, problems x models
+                   lam:float) -> np.ndarray: # the cost weight λ >= 0; inf: the cheapest model
+    "Per row, the index of the model maximising P − λ·C (λ = ∞: the cheapest, then the likeliest; ties to the earlier model)"
     if lam < 0 or np.isnan(lam): raise ValueError(f"lam must be >= 0, got {lam}")
     U = np.where(C == C.min(1, keepdims=True), P, -np.inf) if np.isinf(lam) else P - lam * C
     return U.argmax(1)
@@ -322,10 +321,10 @@ class _CostAware(_Saveable):
     def _frame(self, A, index) -> pd.DataFrame: return pd.DataFrame(A, index=index, columns=self.models)
     def proba(self, X, index=None) -> pd.DataFrame:
         "p̂: the estimated probability that each pool model passes (problems x models)"
-        return self._frame(self._predict(_as_matrix(X, dim=self.dim))[0], index)
+        return self._frame(self._predict(as_matrix(X, dim=self.dim))[0], index)
     def expected_cost(self, X, index=None) -> pd.DataFrame:
         "ĉ: each pool model's estimated cost, USD per 1,000 problems (problems x models)"
-        return self._frame(self._predict(_as_matrix(X, dim=self.dim))[1], index)
+        return self._frame(self._predict(as_matrix(X, dim=self.dim))[1], index)
 
 # %% ../nbs/05_selection.ipynb #08981d6b
 @patch
@@ -335,7 +334,7 @@ def scores(self:_CostAware, X, # problems x features
     "The utility p̂ − λ·ĉ of every pool model (problems x models)"
     lam = self.lam if lam is None else lam
     if not 0 <= lam < np.inf: raise ValueError(f"scores need a finite lam >= 0, got {lam}")
-    P, C = self._predict(_as_matrix(X, dim=self.dim))
+    P, C = self._predict(as_matrix(X, dim=self.dim))
     return self._frame(P - lam * C, index)
 
 @patch
@@ -343,7 +342,7 @@ def select(self:_CostAware, X, lam:float=None, budget:float=None) -> list:
     "The model of highest utility per problem, at `lam`, at the λ meeting `budget` (USD per 1,000 problems), or at `self.lam`"
     if lam is not None and budget is not None: raise ValueError("give `lam` or `budget`, not both")
     lam = self.lam_for_budget(budget) if budget is not None else self.lam if lam is None else lam
-    return [self.models[i] for i in _choose(*self._predict(_as_matrix(X, dim=self.dim)), lam)]
+    return [self.models[i] for i in utility_argmax(*self._predict(as_matrix(X, dim=self.dim)), lam)]
 
 # %% ../nbs/05_selection.ipynb #08c22763
 @patch
@@ -351,7 +350,7 @@ def _set_oof(self:_CostAware, oof_p:np.ndarray, oof_c:np.ndarray, costs:np.ndarr
     "Keep the out-of-fold estimates and the realized training costs; tabulate the realized cost along `LAMS`"
     self.oof_p, self.oof_c, self.train_costs = oof_p, oof_c, costs
     rows = np.arange(len(costs))
-    self.budget_curve = np.array([costs[rows, _choose(oof_p, oof_c, lam)].mean() for lam in LAMS])
+    self.budget_curve = np.array([costs[rows, utility_argmax(oof_p, oof_c, lam)].mean() for lam in LAMS])
     self._envelope = np.maximum.accumulate(self.budget_curve[::-1])[::-1]  # max cost over λ' >= λ: non-increasing
 
 @patch
@@ -372,10 +371,10 @@ def for_budget(self:_CostAware, usd_per_1k:float): # budget, USD per 1,000 probl
 def frontier(self:_CostAware, X, # problems x features
              lams=None) -> pd.DataFrame: # λ values; `LAMS` when None
     "Per λ: the choices and their expected pass rate and cost (means of the chosen p̂ and ĉ)"
-    P, C = self._predict(_as_matrix(X, dim=self.dim))
+    P, C = self._predict(as_matrix(X, dim=self.dim))
     rows, out = np.arange(len(P)), []
     for lam in (LAMS if lams is None else lams):
-        i = _choose(P, C, lam)
+        i = utility_argmax(P, C, lam)
         out.append(dict(lam=float(lam), expected_pass=P[rows, i].mean(), expected_usd_per_1k=C[rows, i].mean(), choices=[self.models[j] for j in i]))
     return pd.DataFrame(out)
 
@@ -442,7 +441,7 @@ def _state(self:UtilitySelector, folder:Path) -> dict:
 # %% ../nbs/05_selection.ipynb #2512c068
 @patch(cls_method=True)
 def _from_state(cls:UtilitySelector, folder:Path, meta:dict):
-    sel = cls(lam=meta["lam"], grid=meta["grid"], n_folds=meta["n_folds"], seed=meta["seed"], n_jobs=meta["n_jobs"])
+    sel = cls(lam=json_float(meta["lam"]), grid=meta["grid"], n_folds=meta["n_folds"], seed=meta["seed"], n_jobs=meta["n_jobs"])
     sel.models, sel.dim, sel.cost_heads = meta["models"], meta["dim"], meta["cost_heads"]
     sel.pass_heads = [{**h, "booster": _load_booster(folder/h["booster"], sel.n_jobs)} if h["kind"] == "xgboost" else h for h in meta["pass_heads"]]
     sel.cv_report = pd.DataFrame(meta["cv_report"]).set_index("model")
@@ -452,13 +451,14 @@ def _from_state(cls:UtilitySelector, folder:Path, meta:dict):
 SELECTORS["UtilitySelector"] = UtilitySelector
 
 # %% ../nbs/05_selection.ipynb #923f64c8
-def _unit_rows(X:np.ndarray) -> np.ndarray:
-    "Rows scaled to unit length (zero rows stay zero)"
+def unit_rows(X:np.ndarray) -> np.ndarray: # problems x dimensions
+    "Rows scaled to unit length, as float64 (zero rows stay zero)"
     X = np.asarray(X, np.float64)
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
-def _nearest(sim:np.ndarray, k:int) -> np.ndarray:
-    "Indices of the `k` largest similarities per row, most similar first (stable)"
+def nearest(sim:np.ndarray, # similarities, queries x training problems
+            k:int) -> np.ndarray: # how many neighbours per query
+    "Indices of the `k` largest similarities per row, most similar first (ties to the earlier column)"
     return np.argsort(-sim, axis=1, kind="stable")[:, :k]
 
 # %% ../nbs/05_selection.ipynb #2f7a1281
@@ -469,7 +469,7 @@ class KNNSelector(_CostAware):
         self.k, self.lam, self.models, self.dim = k, lam, None, None
     def __repr__(self): return f"KNNSelector(k={self.k}, lam={self.lam})"
     def _predict(self, X) -> tuple:
-        nn = _nearest(_unit_rows(X) @ self.train_X.T, self.k)
+        nn = nearest(unit_rows(X) @ self.train_X.T, self.k)
         return self.train_P[nn].mean(1), self.train_C[nn].mean(1)
 
 # %% ../nbs/05_selection.ipynb #e17e758d
@@ -478,10 +478,10 @@ def fit(self:KNNSelector, X, pass_rates:pd.DataFrame, costs:pd.DataFrame, best=N
     "Keep the unit-length training embeddings and their pass rates and costs; leave-one-out estimates for budgets"
     X, P, C, self.models = _check_targets(X, pass_rates, costs)
     if not 1 <= self.k < len(X): raise ValueError(f"k={self.k} needs 1 <= k < {len(X)} (the number of training problems)")
-    self.dim, self.train_X, self.train_P, self.train_C = X.shape[1], _unit_rows(X), P, C
+    self.dim, self.train_X, self.train_P, self.train_C = X.shape[1], unit_rows(X), P, C
     sim = self.train_X @ self.train_X.T
     np.fill_diagonal(sim, -np.inf)
-    nn = _nearest(sim, self.k)
+    nn = nearest(sim, self.k)
     self._set_oof(P[nn].mean(1), C[nn].mean(1), C)
     return self
 
@@ -494,7 +494,7 @@ def _state(self:KNNSelector, folder:Path) -> dict:
 
 @patch(cls_method=True)
 def _from_state(cls:KNNSelector, folder:Path, meta:dict):
-    sel = cls(k=meta["k"], lam=meta["lam"])
+    sel = cls(k=meta["k"], lam=json_float(meta["lam"]))
     sel.models, sel.dim = meta["models"], meta["dim"]
     sel.train_X, sel.train_P, sel.train_C = (_load_npy(folder, k) for k in ("train_X", "train_P", "train_C"))
     sel._load_oof(folder)
@@ -542,7 +542,7 @@ def _shares(w:np.ndarray, n:int) -> np.ndarray:
 def select(self:RandomSelector, X, lam=None, budget:float=None) -> list:
     "Each model for its share `mixture(budget)` of the rows of X, assigned by a seeded random permutation"
     if lam is not None: raise ValueError("RandomSelector has no λ; give a `budget` (USD per 1,000 problems)")
-    w, n = self.mixture(budget).to_numpy(), len(_as_matrix(X))
+    w, n = self.mixture(budget).to_numpy(), len(as_matrix(X))
     picks = np.random.default_rng(self.seed).permutation(np.repeat(np.arange(len(w)), _shares(w, n)))
     return [self.models[i] for i in picks]
 

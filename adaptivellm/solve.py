@@ -20,7 +20,7 @@ from fastcore.script import call_parse, Param
 from tqdm.auto import tqdm
 from .client import chat_client, describe
 from .data import ModelSpec, load_pool
-from .difficulty import _append_line, _done_ids
+from .io import append_jsonl, done_ids
 from .examples import check_answer, example_tests
 from .execution import extract_code, run_tests
 from .router import AdaptiveLLM
@@ -215,7 +215,7 @@ def _batch_jobs(lines, tests_file:str=None, out:str=None) -> list:
         extra = {r["id"]: r["tests"] for r in _json_lines(Path(tests_file).read_text(encoding="utf-8").splitlines(), tests_file, ("id", "tests"))}
         jobs = [{**j, "tests": extra.get(j["id"], j.get("tests"))} for j in jobs]
     if not out: return jobs
-    try: done = _done_ids(Path(out))
+    try: done = done_ids(Path(out))
     except Exception as e: raise ValueError(str(e)) from None
     return [j for j in jobs if j["id"] not in done]
 
@@ -229,7 +229,7 @@ def _solve_batch(jobs:list, router, live, budget, lam, out, concurrency, **kwarg
             bar.update()
             if s.answer is None: failed[jobs[i]["id"]] = "; ".join(f"{a.model}: {a.error}" for a in s.attempts); continue
             row = {"id": jobs[i]["id"], **s.to_dict()}
-            if sink: _append_line(sink, row)
+            if sink: append_jsonl(sink, row)
             else: print(json.dumps(row, ensure_ascii=False), flush=True)
     finally:
         bar.close()

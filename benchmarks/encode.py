@@ -13,13 +13,13 @@ import argparse, os, sys, time
 import numpy as np, torch
 
 from adaptivellm.data import load_benchmark
-from adaptivellm.encoder import PromptEncoder, TripletFinetuner, _threads
+from adaptivellm.encoder import PromptEncoder, TripletFinetuner, torch_threads
 
 
 def paper_encode(enc:PromptEncoder, prompts:list) -> np.ndarray:
     "The paper's way: pad every prompt to 128 tokens, batches of 8 in input order, torch.no_grad, CLS pooling"
     out = []
-    with _threads(enc.num_threads), torch.no_grad():
+    with torch_threads(enc.num_threads), torch.no_grad():
         for s in range(0, len(prompts), 8):
             b = enc.tokenizer(prompts[s:s + 8], padding="max_length", truncation=True, max_length=128, return_tensors="pt")
             out.append(enc.model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).last_hidden_state[:, 0].numpy())

@@ -60,7 +60,12 @@ def test_save_load_identical(toy, tmp_path):
 def test_infinite_lam_survives_save(toy, tmp_path):
     X, P, C, _ = toy
     sel = UtilitySelector(lam=float("inf"), **SMALL).fit(X, P, C)
-    assert load_selector(sel.to_dir(tmp_path/"u")).lam == float("inf")
+    meta = sel.to_dir(tmp_path/"u")/"meta.json"
+    assert load_selector(meta.parent).lam == float("inf")
+    json.loads(meta.read_text(), parse_constant=lambda t: pytest.fail(f"meta.json holds {t}, which is not JSON"))
+    assert '"lam": "inf"' in meta.read_text()
+    meta.write_text(meta.read_text().replace('"lam": "inf"', '"lam": Infinity'))  # the non-JSON token earlier versions wrote
+    assert load_selector(meta.parent).lam == float("inf")
 
 
 def test_bad_folders(toy, tmp_path):
