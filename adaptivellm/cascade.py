@@ -14,7 +14,9 @@ import numpy as np, pandas as pd
 from fastcore.basics import patch
 from .data import usd_per_1k
 from .evaluation import aiq
-from .selection import KNNSelector, SELECTORS, LAMS, as_matrix, unit_rows, nearest, utility_argmax
+from .selection import as_matrix
+from .utility import LAMS, utility_argmax
+from .reference import KNNSelector, unit_rows, nearest
 from .router import AdaptiveLLM
 
 # %% ../nbs/12_cascade.ipynb #75b8ed6d
@@ -175,7 +177,7 @@ def trace(self:Cascade, d:ReplayData, # from `replay_data`
 # %% ../nbs/12_cascade.ipynb #d8607759
 K_GRID = (5, 10, 20, 40, 80)  # neighbours tried when `CascadeRouter(k=None)`
 
-class CascadeRouter(KNNSelector):
+class CascadeRouter(KNNSelector, name="cascade"):
     "Per prompt, the chain of highest p̂ − λ·ĉ, both averaged over the replays of the k most similar training problems"
     def __init__(self, k:int=None, # neighbours; chosen by leave-one-out from `K_GRID` when None
                  lam:float=0.0, # pass rate per (USD per 1,000 problems)
@@ -228,8 +230,6 @@ def _from_state(cls:CascadeRouter, folder:Path, meta:dict):
     r = KNNSelector._from_state.__func__(cls, folder, meta)
     r.no_tests, r.k_report = meta["no_tests"], {int(k): v for k, v in meta["k_report"].items()}
     return r
-
-SELECTORS["CascadeRouter"] = CascadeRouter
 
 # %% ../nbs/12_cascade.ipynb #a48d5901
 def load_replay(bench, # a `Benchmark`

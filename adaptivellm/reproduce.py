@@ -24,10 +24,12 @@ from .ranking import paper_split, stratified_splits
 from .evaluation import (evaluate_choice, baseline_rows, aiq, zero_router_points, oracle_frontier_points, plot_frontier,
                                     paper_score_oracle_choice, single_choice)
 from .encoder import PromptEncoder
-from .selection import PaperSelector, UtilitySelector, KNNSelector, RandomSelector, selection_targets
+from .selection import PaperSelector, selection_targets
+from .utility import UtilitySelector
+from .reference import KNNSelector, RandomSelector
 from .router import AdaptiveLLM, default_reasoner
 from .clustering import DifficultyLevels
-from .selection import utility_argmax
+from .utility import utility_argmax
 from .cascade import (load_replay, chain_table, usable_chains, price_ordered_chains, chain_label, evaluate_chains,
                                    CascadeRouter)
 

@@ -7,7 +7,7 @@ __all__ = ['SELECTOR_NAMES', 'PAPER_REASONER', 'MANIFEST', 'MANIFEST_SUM', 'FORM
            'write_manifest', 'RouterFolderError', 'verify_manifest', 'AdaptiveLLM', 'check_prompts', 'train', 'route']
 
 # %% ../nbs/06_router.ipynb #d608f256
-import hashlib, json, os, shutil, sys, tempfile, time, warnings
+import hashlib, inspect, json, os, shutil, sys, tempfile, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Optional
@@ -19,7 +19,8 @@ from .clustering import DifficultyLevels
 from .ranking import paper_split
 from .encoder import PromptEncoder, TripletFinetuner
 from .io import atomic_write, json_dumps, package_versions
-from .selection import PaperSelector, UtilitySelector, selection_targets
+from .selection import SELECTORS, PaperSelector, selection_targets, selector_class
+from .utility import UtilitySelector
 
 # %% ../nbs/06_router.ipynb #4088ed69
 @dataclass
@@ -28,13 +29,13 @@ class Selection:
     model: str
     scores: dict                     # model -> probability of being best (paper) or of passing (utility)
     expected_usd: float              # expected cost of this prompt with the chosen model, USD
-    kind: str = "p_pass"             # what `scores` holds: "p_pass" or "p_best"
+    kind: str = "p_pass"             # what `scores` holds: the selector's `proba_kind` ("p_pass", "p_best", ...)
 
 # %% ../nbs/06_router.ipynb #0b170eda
-SELECTOR_NAMES = {"paper": PaperSelector, "utility": UtilitySelector}  # `fit(selector=...)` -> selector class
+SELECTOR_NAMES = SELECTORS  # `fit(selector=...)` -> selector class: the one registry of `adaptivellm.selection`
 
 # %% ../nbs/06_router.ipynb #96e4336d
-SELECTORS = SELECTOR_NAMES  # deprecated: the old name, which `selection.SELECTORS` (kind -> class) also has
+SELECTORS = SELECTOR_NAMES  # deprecated: the old name of `SELECTOR_NAMES`
 
 # %% ../nbs/06_router.ipynb #87325b8a
 PAPER_REASONER = "DeepSeek-R1-Distill-Qwen-32B"
@@ -104,7 +105,9 @@ def verify_manifest(folder:Path):
 class AdaptiveLLM:
     "A fitted router over a pool: difficulty levels, a prompt encoder and a selector"
     def __init__(self, pool:list, # the `ModelSpec`s it routes between
-                 encoder:PromptEncoder, selector, selector_kind:str, # the selector and its kind, "paper" or "utility"
+                 encoder:PromptEncoder, # the fitted prompt encoder
+                 selector, # a fitted `Selector`
+                 selector_kind:str, # its name in `SELECTOR_NAMES` ("paper", "utility", ...)
                  levels:Optional[DifficultyLevels]=None, # the difficulty levels the encoder was fine-tuned on
                  info:Optional[dict]=None): # how it was trained (JSON-ready)
         self.pool, self.encoder, self.selector, self.selector_kind, self.levels = pool, encoder, selector, selector_kind, levels
@@ -120,14 +123,17 @@ def fit(cls:AdaptiveLLM, bench, # the `Benchmark` to learn from
         train_ids=None, # problems to train on; all problems when None
         encoder="auto", # backbone name or path ("auto", "codebert", "minilm", ...), or a `PromptEncoder`
         finetune:bool=True, # triplet fine-tuning of the encoder on the difficulty levels
-        selector:str="paper", # "paper" (XGBoost on the best model by the paper's score) or "utility" (cost-aware)
+        selector:str="paper", # a `SELECTOR_NAMES` name: "paper" (XGBoost on the best model by the paper's score), "utility" (cost-aware), ...
         transductive:bool=False, # fit levels and fine-tune on all problems, test included, as published
-        reasoner:str=None, k:int=3, seed:int=42, # levels: whose think lengths (`default_reasoner` when None), how many, k-means seed
+        reasoner:str=None, # whose think lengths make the levels; `default_reasoner` when None
+        k:int=3, # how many levels
+        seed:int=42, # seeds the levels, the fine-tuning and the selector
         selector_kwargs:dict=None, # passed to the selector (e.g. a smaller `grid` for the utility selector)
         runtime:str=None, # the encoder's runtime: "torch" (reference) or "static" (fast); the encoder's own when None
         **ft_kwargs): # passed to `TripletFinetuner` (epochs, max_steps, ...)
     "Fit levels, encoder and selector on the training problems"
-    if selector not in SELECTOR_NAMES: raise ValueError(f"selector must be one of {list(SELECTOR_NAMES)}, got {selector!r}")
+    try: sel_cls = selector_class(selector)
+    except ValueError: raise ValueError(f"selector must be one of {sorted(SELECTOR_NAMES)}, got {selector!r}") from None
     ids = list(bench.problems.index if train_ids is None else train_ids)
     level_ids = list(bench.problems.index) if transductive else ids
     reasoner = reasoner or (default_reasoner(bench) if finetune else None)
@@ -135,7 +141,8 @@ def fit(cls:AdaptiveLLM, bench, # the `Benchmark` to learn from
     enc = _encoder(encoder, finetune, bench.problems.prompt, level_of, seed, runtime, **ft_kwargs)
     X = enc.encode(list(bench.problems.prompt.loc[ids]))
     pass_rates, costs, best = selection_targets(bench, ids)
-    sel = SELECTOR_NAMES[selector](**{"seed": seed, **(selector_kwargs or {})}).fit(X, pass_rates, costs, best)
+    seeded = {"seed": seed} if "seed" in inspect.signature(sel_cls).parameters else {}
+    sel = sel_cls(**{**seeded, **(selector_kwargs or {})}).fit(X, pass_rates, costs, best)
     info = dict(n_train=len(ids), finetune=finetune, transductive=transductive, reasoner=reasoner, seed=seed, runtime=enc.runtime,
                 data=str(bench.data_dir), usd_per_1k=costs.mean().to_dict())
     return cls(list(bench.pool), enc, sel, selector, levels, info)
@@ -152,17 +159,14 @@ def check_prompts(prompts) -> list: # one prompt, or an iterable of prompts
 # %% ../nbs/06_router.ipynb #839741d5
 @patch
 def select(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
-           budget:float=None, # utility selector: USD per 1,000 problems to stay within (expected)
-           lam:float=None) -> list: # utility selector: the cost weight λ directly
+           budget:float=None, # USD per 1,000 problems to stay within (expected); cost-aware selectors only
+           lam:float=None) -> list: # the cost weight λ directly; cost-aware selectors only
     "The `Selection` for each prompt"
     X = self.encoder.encode(check_prompts(prompts))
-    if self.selector_kind == "paper":
-        if budget is not None or lam is not None: raise ValueError("the paper selector has one operating point: train a utility router (selector='utility') to route for a budget")
-        scores, cost = self.selector.proba(X), pd.DataFrame([self.info["usd_per_1k"]] * len(X))[self.models]
-    else: scores, cost = self.selector.proba(X), self.selector.expected_cost(X)
-    choice = self.selector.select(X, lam=lam, budget=budget) if self.selector_kind != "paper" else self.selector.select(X)
-    kind = "p_best" if self.selector_kind == "paper" else "p_pass"
-    return [Selection(m, {k: float(v) for k, v in scores.iloc[i].items()}, float(cost.iloc[i][m]) / 1000, kind) for i, m in enumerate(choice)]
+    choice = self.selector.select(X, lam=lam, budget=budget)
+    scores, cost = self.selector.proba(X), self.selector.expected_cost(X)
+    return [Selection(m, {k: float(v) for k, v in scores.iloc[i].items()}, float(cost.iloc[i][m]) / 1000, self.selector.proba_kind)
+            for i, m in enumerate(choice)]
 
 # %% ../nbs/06_router.ipynb #50650fcc
 FORMAT = "adaptivellm-router/1"
@@ -204,8 +208,9 @@ def load(cls:AdaptiveLLM, path): # a folder written by `save`
     if (saved := meta["versions"]) != (now := _versions()):
         diff = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
         warnings.warn(f"{path}: saved with other package versions {diff}; results may differ slightly")
-    enc, sel = PromptEncoder(path/"encoder"), SELECTOR_NAMES[meta["selector"]].from_dir(path/"selector")
+    enc, sel = PromptEncoder(path/"encoder"), selector_class(meta["selector"]).from_dir(path/"selector")
     levels = None if meta["levels"] is None else DifficultyLevels.from_dict(meta["levels"])
+    if getattr(sel, "mean_cost", 0) is None: sel.mean_cost = np.array([meta["info"]["usd_per_1k"][m] for m in sel.models])  # saved before 0.13
     router = cls([ModelSpec(**m) for m in meta["pool"]], enc, sel, meta["selector"], levels, meta["info"])
     if (path/"cascade").is_dir():
         from adaptivellm.cascade import CascadeRouter

@@ -19,7 +19,8 @@ from adaptivellm.evaluation import evaluate_choice
 from adaptivellm.ranking import paper_split, stratified_splits
 from adaptivellm.reproduce import GRIDS, default_budgets, mean_ci, md_table
 from adaptivellm.router import AdaptiveLLM
-from adaptivellm.selection import PaperSelector, UtilitySelector, selection_targets
+from adaptivellm.selection import PaperSelector, selection_targets
+from adaptivellm.utility import UtilitySelector
 
 RUNTIMES = ("torch", "static")
 

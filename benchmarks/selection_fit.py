@@ -10,7 +10,9 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from adaptivellm.data import load_benchmark
 from adaptivellm.ranking import paper_split
-from adaptivellm.selection import KNNSelector, PaperSelector, RandomSelector, UtilitySelector, selection_targets
+from adaptivellm.selection import PaperSelector, selection_targets
+from adaptivellm.utility import UtilitySelector
+from adaptivellm.reference import KNNSelector, RandomSelector
 
 
 def features(prompts, dim=64, seed=0):
