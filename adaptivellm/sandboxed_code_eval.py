@@ -11,7 +11,8 @@ import evaluate  # one module per line: evaluate.load parses these lines
 from collections import defaultdict
 from fastcore.basics import patch
 from .data import pass_at_k
-# evaluate copies only the modules named here, so `client` (which `execution` imports) is named too
+# evaluate copies only the modules named here, so `io` and `client` (which `data` and `execution` import) are named too
+from .io import json_dumps
 from .client import chat_client
 from .execution import run_many
 

@@ -59,7 +59,10 @@ class Selector:
     proba_kind = "p_pass"   # what `proba` holds: "p_pass" (each model passes) or "p_best" (each model is the best choice)
     def __init_subclass__(cls, name:str=None, **kwargs):
         super().__init_subclass__(**kwargs)
-        if name: cls.name = name; SELECTORS[name] = cls
+        if not name: return
+        cls.name, held = name, SELECTORS.get(name)
+        # a class run in a notebook or script (__main__) never displaces the package's own: notebooks share test workers
+        if held is None or cls.__module__ != "__main__" or held.__module__ == "__main__": SELECTORS[name] = cls
     def proba(self, X, index=None) -> pd.DataFrame:
         "The per-model scores behind a choice, problems x models (every selector must define it)"
         raise NotImplementedError(f"{type(self).__name__} must define `proba(X, index=None)`")
