@@ -397,21 +397,6 @@ class Benchmark:
     @property
     def reasoners(self) -> list: return sorted(self.cot.index.unique("reasoner"))
 
-# %% ../nbs/00_data.ipynb #318e6f31
-@patch
-def matrix(self:Benchmark, column:str="pass_rate", # a column of `outcomes`
-           ids=None): # problem ids, in this order; all problems when None
-    "`outcomes[column]` as a problems x models frame, in pool order"
-    m = self.outcomes[column].unstack("model")[self.models]
-    return m.loc[self.problems.index if ids is None else list(ids)]
-
-# %% ../nbs/00_data.ipynb #a1c6b738
-@patch
-def medians(self:Benchmark, reasoner:str="DeepSeek-R1-Distill-Qwen-32B") -> pd.Series:
-    "Median think length of `reasoner` per problem"
-    if reasoner not in self.reasoners: raise KeyError(f"no reasoner {reasoner!r}; the data has {self.reasoners}")
-    return self.cot.xs(reasoner, level="reasoner")["median"].reindex(self.problems.index)
-
 # %% ../nbs/00_data.ipynb #4e7b2095
 CF_RATINGS = Path("Consistency_Check")/"confusion_matrix"/"CodeContests_with_clusters.jsonl"
 
@@ -436,6 +421,21 @@ def load_benchmark(path=None, # the data folder; found by `find_data_dir` when N
     _add_cf_ratings(probs, data_dir)
     return Benchmark(data_dir, source, probs, pool, _outcome_frame(rows), _read_cot(data_dir, set(probs.index)),
                      _read_paper_split(data_dir), _read_published(data_dir), _read_complexitynet(data_dir))
+
+# %% ../nbs/00_data.ipynb #318e6f31
+@patch
+def matrix(self:Benchmark, column:str="pass_rate", # a column of `outcomes`
+           ids=None): # problem ids, in this order; all problems when None
+    "`outcomes[column]` as a problems x models frame, in pool order"
+    m = self.outcomes[column].unstack("model")[self.models]
+    return m.loc[self.problems.index if ids is None else list(ids)]
+
+# %% ../nbs/00_data.ipynb #a1c6b738
+@patch
+def medians(self:Benchmark, reasoner:str="DeepSeek-R1-Distill-Qwen-32B") -> pd.Series:
+    "Median think length of `reasoner` per problem"
+    if reasoner not in self.reasoners: raise KeyError(f"no reasoner {reasoner!r}; the data has {self.reasoners}")
+    return self.cot.xs(reasoner, level="reasoner")["median"].reindex(self.problems.index)
 
 # %% ../nbs/00_data.ipynb #506f742c
 def pass_at_k(n:int, # samples drawn

@@ -183,6 +183,23 @@ def _record(self:CotProbe, s:ProbeSummary, res:tuple) -> int:
     s.zero_samples += length == 0; s.truncated += finish == "length"
     return length
 
+# %% ../nbs/01_difficulty.ipynb #b8db31cc
+@patch
+def _collect(self:CotProbe, f, p, i, got, s, fh, bar):
+    "Take one finished sample; write its problem's line once all samples are in"
+    pid = p["id"]
+    if pid in s.failed: return
+    try: res = f.result()
+    except Exception as e:
+        if is_fatal(e):
+            raise ProbeError(f"{self.base_url} (model {self.model!r}): {describe(e)}; stopping the run") from e
+        s.failed[pid] = str(e) if isinstance(e, ProbeError) else describe(e); bar.update(); return
+    if res is None: return  # skipped: a sample of this problem failed
+    got[pid][i] = self._record(s, res)
+    if any(x is None for x in got[pid]): return
+    append_jsonl(fh, {"id": pid, "prompt": p["prompt"], "think_lengths": got.pop(pid)})
+    s.written.append(pid); bar.update()
+
 # %% ../nbs/01_difficulty.ipynb #17d60570
 @patch
 def run(self:CotProbe, problems:list, # dicts with `id` and `prompt` (see `read_prompts`)
@@ -207,23 +224,6 @@ def run(self:CotProbe, problems:list, # dicts with `id` and `prompt` (see `read_
             ex.shutdown(wait=False, cancel_futures=True); raise
     if s.failed: log.warning(f"{len(s.failed)} problems failed: {', '.join(s.failed)}")
     return s
-
-# %% ../nbs/01_difficulty.ipynb #b8db31cc
-@patch
-def _collect(self:CotProbe, f, p, i, got, s, fh, bar):
-    "Take one finished sample; write its problem's line once all samples are in"
-    pid = p["id"]
-    if pid in s.failed: return
-    try: res = f.result()
-    except Exception as e:
-        if is_fatal(e):
-            raise ProbeError(f"{self.base_url} (model {self.model!r}): {describe(e)}; stopping the run") from e
-        s.failed[pid] = str(e) if isinstance(e, ProbeError) else describe(e); bar.update(); return
-    if res is None: return  # skipped: a sample of this problem failed
-    got[pid][i] = self._record(s, res)
-    if any(x is None for x in got[pid]): return
-    append_jsonl(fh, {"id": pid, "prompt": p["prompt"], "think_lengths": got.pop(pid)})
-    s.written.append(pid); bar.update()
 
 # %% ../nbs/01_difficulty.ipynb #5b6304c7
 @call_parse

@@ -11,7 +11,8 @@ import ast, inspect, json, math, re
 from dataclasses import dataclass, field
 from fastcore.basics import patch
 from .data import benchmark_of
-from .execution import extract_code, run_tests, run_many
+from .execution import run_tests, run_many
+from .labels import extract_code
 
 # %% ../nbs/11_examples.ipynb #17a7702b
 @dataclass

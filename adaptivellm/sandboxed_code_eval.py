@@ -11,9 +11,8 @@ import evaluate  # one module per line: evaluate.load parses these lines
 from collections import defaultdict
 from fastcore.basics import patch
 from .data import pass_at_k
-# evaluate copies only the modules named here, so `io` and `client` (which `data` and `execution` import) are named too
-from .io import json_dumps
-from .client import chat_client
+# evaluate copies only the modules named here, so `io` (which `data` imports) is named too
+from .io import atomic_write
 from .execution import run_many
 
 # %% ../nbs/09a_sandboxed_code_eval.ipynb #a6be122c

@@ -22,7 +22,8 @@ from .client import chat_client, describe
 from .data import ModelSpec, load_pool
 from .io import append_jsonl, done_ids
 from .examples import check_answer, example_tests
-from .execution import extract_code, run_tests
+from .execution import run_tests
+from .labels import extract_code
 from .router import AdaptiveLLM
 import adaptivellm.cascade  # adds `AdaptiveLLM.chains` and loads a router's cascade part
 from starlette.exceptions import HTTPException

@@ -4,7 +4,8 @@ with and without the OS isolation layer (namespaces, own user id; available as r
     PYTHONPATH=$PWD python benchmarks/execute.py [--problems 80] [--repeats 2]
 """
 import argparse, time
-from adaptivellm.execution import humaneval_problems, humaneval_tests, os_isolation, run_many
+from adaptivellm.execution import os_isolation, run_many
+from adaptivellm.labels import humaneval_problems, humaneval_tests
 
 
 def main():

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/"tests"))
 from fakeopenai import HUMANEVAL  # noqa: E402
 from adaptivellm.data import PAPER_POOL, load_benchmark  # noqa: E402
-from adaptivellm.execution import humaneval_prompt  # noqa: E402
+from adaptivellm.labels import humaneval_prompt  # noqa: E402
 from adaptivellm.router import AdaptiveLLM  # noqa: E402
 
 PASS_MODEL = PAPER_POOL[0].name

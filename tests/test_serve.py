@@ -11,7 +11,7 @@ from conftest import ROOT, write_live_pool
 from fakeopenai import FakeOpenAI, HUMANEVAL, answer, pool_respond, tokens
 
 from adaptivellm.data import PAPER_POOL
-from adaptivellm.execution import humaneval_prompt
+from adaptivellm.labels import humaneval_prompt
 from adaptivellm.router import AdaptiveLLM
 from adaptivellm.solve import chains
 

@@ -12,7 +12,7 @@ from conftest import ROOT, run_cli, write_live_pool
 from fakeopenai import FakeOpenAI, HUMANEVAL, KNOWN, answer, pool_respond, tokens
 
 from adaptivellm.data import PAPER_POOL
-from adaptivellm.execution import humaneval_prompt, humaneval_tests
+from adaptivellm.labels import humaneval_prompt, humaneval_tests
 from adaptivellm.router import AdaptiveLLM
 from adaptivellm.solve import LivePool, solve
 
