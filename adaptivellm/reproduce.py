@@ -328,7 +328,7 @@ def run_reproduce(bench, out, # the benchmark; the folder to write the report in
                   quick:bool=False, seed:int=0) -> dict: # a small, fast run (CI); split seed
     "Run every comparison and write `results.json`, `results.md` and figures to `out`; the results"
     timings, out = {}, Path(out)
-    ft = dict(reasoner=default_reasoner(bench), **(dict(max_steps=2) if quick else {}))
+    ft = dict(reasoner=default_reasoner(bench), **(dict(max_steps=1) if quick else {}))
     with _stage(timings, "encode prompts"):
         enc = PromptEncoder(encoder)
         X0 = pd.DataFrame(enc.encode(list(bench.problems.prompt)), index=bench.problems.index)
@@ -360,8 +360,8 @@ def reproduce(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../share
               out:str="results", # folder for results.md, results.json and figures
               encoder:str="auto", # backbone: auto, codebert, minilm, a HF name or a local folder
               splits:int=10, # repeated stratified 70/30 splits
-              finetune_splits:int=1, # how many of them also run the fine-tuned pipeline (about 3.5 minutes each on 2 CPU cores)
-              quick:bool=False, # a smoke run for CI: 2 splits, one fine-tuned pipeline of 2 steps, small selector grids
+              finetune_splits:int=1, # how many of them also run the fine-tuned pipeline (about 2 minutes each on 2 CPU cores)
+              quick:bool=False, # a smoke run for CI: 2 splits, one fine-tuned pipeline of 1 step, small selector grids
               seed:int=0): # seed of the splits
     "Reproduce the paper's comparison and the leakage-free, repeated, frontier-wide evaluation; write a report"
     matplotlib.use("Agg")
