@@ -125,6 +125,12 @@ def _load_any(backbone:str) -> tuple:
     tok, model, _ = _load_pretrained(meta["backbone_name"], lambda: backbone)
     return meta["backbone_name"], tok, model, meta
 
+# %% ../nbs/04_encoder.ipynb #f3841fc7
+def _position_limit(config) -> int:
+    "Longest input the model's position embeddings allow (RoBERTa reserves pad_token_id + 1 positions)"
+    n = getattr(config, "max_position_embeddings", 512)
+    return n - (config.pad_token_id + 1) if config.model_type in ("roberta", "xlm-roberta", "camembert") else n
+
 # %% ../nbs/04_encoder.ipynb #0397acff
 class PromptEncoder:
     "Prompts -> float32 embeddings with a pretrained transformer: masked mean pooling, length-sorted batches, a disk cache"
@@ -161,11 +167,6 @@ def _setup(self:PromptEncoder, name, tokenizer, model, max_length, batch_size, p
     self.max_length, self.batch_size, self.pooling, self.precision, self.num_threads = max_length, batch_size, pooling, precision, num_threads
     self.cache_dir = (Path(cache_dir) if cache_dir else cache_root()/"embeddings") if cache else None
     self.runtime, self._fingerprint, self._static = runtime, None, None
-
-def _position_limit(config) -> int:
-    "Longest input the model's position embeddings allow (RoBERTa reserves pad_token_id + 1 positions)"
-    n = getattr(config, "max_position_embeddings", 512)
-    return n - (config.pad_token_id + 1) if config.model_type in ("roberta", "xlm-roberta", "camembert") else n
 
 # %% ../nbs/04_encoder.ipynb #ed3f9dab
 @patch(cls_method=True)

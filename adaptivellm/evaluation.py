@@ -35,7 +35,9 @@ def outcomes_and_prices(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes 
     return outcomes, p
 
 # %% ../nbs/07_evaluation.ipynb #00fe1e5b
-def pair_metrics(src, prices=None) -> pd.DataFrame:
+def pair_metrics(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
+                 prices=None, # model -> USD per million output tokens; default: `src`'s pool
+                ) -> pd.DataFrame:
     "Per (problem, model): pass@1, pass@5 (NaN if fewer than 5 samples), first-sample pass (NaN if unknown), tokens, USD per 1,000"
     o, p = outcomes_and_prices(src, prices)
     pk = lambda k: [pass_at_k(n, c, k) if n >= k else math.nan for n, c in zip(o.n_samples, o.n_passed)]
@@ -80,7 +82,8 @@ def single_choice(ids, # problem ids
 # %% ../nbs/07_evaluation.ipynb #c69c5f0a
 def oracle_choice(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                   ids, # problem ids
-                  prices=None) -> pd.Series:
+                  prices=None, # model -> USD per million output tokens; default: `src`'s pool
+                 ) -> pd.Series:
     "Per problem the model with the highest pass rate; ties go to the lowest price, then fewest mean output tokens, then pool order"
     o, p = outcomes_and_prices(src, prices)
     t = o.reset_index()
@@ -103,7 +106,8 @@ def random_metrics(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame
                    ids, # problem ids
                    seed:int=0, # random seed
                    n_draws:int=100, # random choices averaged
-                   prices=None) -> dict:
+                   prices=None, # model -> USD per million output tokens; default: `src`'s pool
+                  ) -> dict:
     "Mean metrics of `n_draws` choices that pick a pool model uniformly at random per problem"
     pairs = pair_metrics(src, prices)
     present = set(pairs.index.unique("model"))
@@ -143,7 +147,8 @@ def baseline_rows(bench, # a `Benchmark`
     return rows + _published_rows(bench, ids)
 
 # %% ../nbs/07_evaluation.ipynb #a0f92550
-def as_points(points) -> pd.DataFrame:
+def as_points(points # a frame with `cost`, `quality`; (cost, quality) pairs; or {label: (cost, quality)}
+             ) -> pd.DataFrame:
     "Points as a frame with float columns `cost`, `quality` (other columns kept) from a frame, (cost, quality) pairs, or {label: pair}"
     if isinstance(points, dict): points = pd.DataFrame([(k, *v) for k, v in points.items()], columns=["label", "cost", "quality"])
     df = points.copy() if isinstance(points, pd.DataFrame) else pd.DataFrame([tuple(p) for p in points], columns=["cost", "quality"])
@@ -165,7 +170,8 @@ def _upper_hull(xy:np.ndarray) -> list:
     return hull
 
 # %% ../nbs/07_evaluation.ipynb #ac3e794c
-def convex_frontier(points) -> pd.DataFrame:
+def convex_frontier(points # anything `as_points` takes
+                   ) -> pd.DataFrame:
     "The non-decreasing convex frontier of (cost, quality) points: its vertices, sorted by cost"
     df = as_points(points).sort_values(["cost", "quality"], ascending=[True, False], kind="stable").drop_duplicates("cost")
     df = df.iloc[:int(np.argmax(df.quality.to_numpy())) + 1]   # beyond the (cheapest) best point quality can only fall
@@ -197,7 +203,8 @@ def aiq(points, # (cost, quality) points of a router's sweep (see `convex_fronti
 def sweep_points(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                  choices:dict, # setting (e.g. λ) -> choice Series problem_id -> model
                  quality:str="pass@1", # the metric on the quality axis
-                 prices=None) -> pd.DataFrame:
+                 prices=None, # model -> USD per million output tokens; default: `src`'s pool
+                ) -> pd.DataFrame:
     "One row per setting: label, cost (USD per 1,000 problems), quality, and all metrics of its choice"
     pairs = pair_metrics(src, prices)
     rows = [{"label": k, **_summarise(_chosen(pairs, c))} for k, c in choices.items()]
@@ -207,7 +214,8 @@ def sweep_points(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (
 def zero_router_points(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                        ids, # problem ids
                        quality:str="pass@1", # the metric on the quality axis
-                       prices=None) -> pd.DataFrame:
+                       prices=None, # model -> USD per million output tokens; default: `src`'s pool
+                      ) -> pd.DataFrame:
     "The (cost, quality) point of each single model on `ids`: cost is USD per 1,000 problems"
     pairs = pair_metrics(src, prices)
     models = [m for m in outcomes_and_prices(src, prices)[1].index if m in set(pairs.index.unique("model"))]
@@ -224,7 +232,8 @@ def _switch_points(p:np.ndarray, u:np.ndarray) -> np.ndarray:
 # %% ../nbs/07_evaluation.ipynb #c4be52bf
 def oracle_frontier_points(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                            ids, # problem ids
-                           prices=None) -> pd.DataFrame:
+                           prices=None, # model -> USD per million output tokens; default: `src`'s pool
+                          ) -> pd.DataFrame:
     "(cost, quality) of the hindsight λ-oracle (per problem, the model maximising pass rate − λ·USD per 1,000) for every λ"
     pairs = pair_metrics(src, prices)
     models = [m for m in outcomes_and_prices(src, prices)[1].index if m in set(pairs.index.unique("model"))]
@@ -266,7 +275,8 @@ def apgr_cpt(strong_pass, weak_pass, strong_score, # as in `pgr_curve`
 # %% ../nbs/07_evaluation.ipynb #196bae48
 def weak_strong_models(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                        ids, # problem ids
-                       prices=None) -> tuple:
+                       prices=None, # model -> USD per million output tokens; default: `src`'s pool
+                      ) -> tuple:
     "(weak, strong): the cheapest model (price, then mean tokens on `ids`) and the best by pass@1 on `ids` (cheaper on ties)"
     pts = zero_router_points(src, ids, prices=prices)
     price = outcomes_and_prices(src, prices)[1]
