@@ -16,6 +16,7 @@ import numpy as np, pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt, seaborn as sns
 from scipy import stats
+from threadpoolctl import threadpool_limits
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from .data import load_benchmark
@@ -126,9 +127,11 @@ def evaluate_split(bench, tr:list, te:list, # the benchmark and one split's trai
     Xtr, Xte = X0.loc[tr].to_numpy(), X0.loc[te].to_numpy()
     choices = {"adaptivellm-no-finetune": pd.Series(PaperSelector().fit(Xtr, *targets).select(Xte), index=te)}
     rows.append(_choice_row(bench, "adaptivellm-no-finetune", te, choices["adaptivellm-no-finetune"]))
-    ft_rows, ft_choices = _finetuned_rows(bench, tr, te, base_encoder, finetune_variants or {}, ft_kwargs or {})
+    with ThreadPoolExecutor(1) as side:  # the selectors fit on one core while torch fine-tunes (each is seeded on its own)
+        fitting = side.submit(_fit_selectors, Xtr, targets, quick, seed)
+        ft_rows, ft_choices = _finetuned_rows(bench, tr, te, base_encoder, finetune_variants or {}, ft_kwargs or {})
+        sels = fitting.result()
     rows += ft_rows; choices |= ft_choices
-    sels = _fit_selectors(Xtr, targets, quick, seed)
     bc = _budget_choices(sels, Xte, te, budgets)
     rows += [_choice_row(bench, k, te, c) for k, c in bc.items()]; choices |= bc
     P, C = P.to_numpy(), C.to_numpy()
@@ -333,9 +336,10 @@ def run_reproduce(bench, out, # the benchmark; the folder to write the report in
         enc = PromptEncoder(encoder)
         X0 = pd.DataFrame(enc.encode(list(bench.problems.prompt)), index=bench.problems.index)
     budgets = default_budgets(bench)
-    main, te = _paper_split_result(bench, X0, enc, budgets, ft, quick, timings)
-    reps = _repeated(bench, X0, enc, budgets, ft, quick, splits, min(finetune_splits, splits), seed, timings)
-    casc = _add_cascade(bench, X0, budgets, main, reps, splits, seed, timings)
+    with threadpool_limits(1, user_api="blas"):  # numpy's small solves, many at once on few cores: one BLAS thread each
+        main, te = _paper_split_result(bench, X0, enc, budgets, ft, quick, timings)
+        reps = _repeated(bench, X0, enc, budgets, ft, quick, splits, min(finetune_splits, splits), seed, timings)
+        casc = _add_cascade(bench, X0, budgets, main, reps, splits, seed, timings)
     rows, aiqs = aggregate(reps)
     res = dict(data=str(bench.data_dir), backbone=enc.backbone_name, budgets=budgets, finetune_splits=min(finetune_splits, splits),
                paper_split=None if main is None else main["rows"], repeated={"n_splits": splits, "rows": rows}, aiq=aiqs,
