@@ -314,21 +314,19 @@ def write_folder(path, # the folder to write; one already there is replaced only
                  write) -> Path: # fills the temporary folder it is given
     "Deprecated: use `adaptivellm.io.atomic_write(path, write, folder=True)`"
     warnings.warn("adaptivellm.encoder.write_folder is deprecated: use adaptivellm.io.atomic_write(path, write, folder=True)", DeprecationWarning, stacklevel=2)
-    return atomic_write(path, write, folder=True)
+    return atomic_write(path, write, folder=True, marker=META_FILE)
 
 # %% ../nbs/04_encoder.ipynb #159e39aa
 @patch
 def save(self:PromptEncoder, path) -> Path: # folder to write; an existing saved encoder there is replaced
     "Write weights (safetensors), tokenizer files and JSON metadata to folder `path`, atomically"
     path = Path(path)
-    if path.exists() and not (path/META_FILE).exists() and (path.is_file() or any(path.iterdir())):
-        raise FileExistsError(f"{path} exists and is not a saved PromptEncoder: refusing to replace it")
     def write(tmp):
         self.model.save_pretrained(tmp); self.tokenizer.save_pretrained(tmp)
         if self.runtime == "static": _write_table(tmp/STATIC_FILE, self.static_table)
         (tmp/META_FILE).write_text(json.dumps(self._metadata(), indent=1))
         if missing := [f for f in SAVED_FILES if not (tmp/f).exists()]: raise RuntimeError(f"saving wrote no {missing}")
-    return atomic_write(path, write, folder=True)
+    return atomic_write(path, write, folder=True, marker=META_FILE)
 
 # %% ../nbs/04_encoder.ipynb #ceb1bb77
 _TINY_TEXTS = ["def add(a, b):\n    return a + b", "Write a function that sorts a list of integers.",

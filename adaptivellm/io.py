@@ -36,9 +36,12 @@ def _swap_folder(src:Path, dst:Path):
 # %% ../nbs/00a_io.ipynb #50422e4e
 def atomic_write(path, # the file or folder to write; one already there is replaced only once the new one is complete
                  write, # called with the temporary path to fill: a file name, or (folder=True) an empty folder
-                 folder:bool=False) -> Path: # write a folder rather than a file
+                 folder:bool=False, # write a folder rather than a file
+                 marker:str|None=None) -> Path: # a folder's file that every earlier write left: a non-empty `path` without it is not replaced
     "Call `write(tmp)` on a temporary path beside `path`, then rename it into place; on any failure nothing changes"
     path = Path(path)
+    if marker and path.exists() and not (path/marker).exists() and (path.is_file() or any(path.iterdir())):
+        raise FileExistsError(f"{path} exists and holds no {marker}, so no earlier save wrote it: refusing to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_beside(path, "" if folder else path.suffix)
     if folder: tmp.mkdir()

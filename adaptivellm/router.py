@@ -187,14 +187,12 @@ def _metadata(self:AdaptiveLLM) -> dict:
 def save(self:AdaptiveLLM, path) -> Path: # folder to write; a router saved there before is replaced
     "Write encoder, selector, metadata and manifest to `path` atomically"
     path = Path(path)
-    if path.exists() and not (path/MANIFEST).exists() and (path.is_file() or any(path.iterdir())):
-        raise FileExistsError(f"{path} exists and is not a saved router: refusing to replace it")
     def write(tmp):
         self.encoder.save(tmp/"encoder"); self.selector.to_dir(tmp/"selector")
         if getattr(self, "cascade", None) is not None: self.cascade.to_dir(tmp/"cascade")  # see `12_cascade`
         (tmp/"router.json").write_text(json_dumps(self._metadata(), indent=1))
         write_manifest(tmp)
-    return atomic_write(path, write, folder=True)
+    return atomic_write(path, write, folder=True, marker=MANIFEST)
 
 # %% ../nbs/06_router.ipynb #5e4d7c13
 @patch(cls_method=True)
