@@ -105,9 +105,21 @@ def _fold_predictions(X, y, tr, va, cands:list, seed:int, n_jobs:int) -> list:
         out.append(boosters[key].inplace_predict(X[va], iteration_range=(0, cfg["n_estimators"])).astype(np.float64))
     return out
 
+# %% ../nbs/05a_utility.ipynb #58d30852
+_mse = _brier  # the Brier score is the mean squared error; costs use it under that name
+
+def _fold_choice(oof:np.ndarray, # candidates x rows, each row predicted by a model that did not see it
+                 y:np.ndarray, # the rows' targets
+                 loss, # `loss(y, prediction)`, lower is better
+                 folds:list) -> np.ndarray: # (training rows, held-out rows) pairs, as `KFold` gives them
+    "Out-of-fold estimates in which each fold's rows come from the candidate of lowest loss on the other folds' rows"
+    out = np.empty(oof.shape[1])
+    for tr, va in folds: out[va] = oof[int(np.argmin([loss(y[tr], o[tr]) for o in oof])), va]
+    return out
+
 # %% ../nbs/05a_utility.ipynb #5e812055
 def _select_pass_head(X, y, folds:list, grid:dict, seed:int, n_jobs:int) -> tuple:
-    "`(head, out-of-fold p̂, report)`: the candidate with the lowest out-of-fold log-loss, refitted on all rows"
+    "`(head, out-of-fold p̂, report)`: the candidate with the lowest out-of-fold log-loss, refitted on all rows; p̂ as `_fold_choice` gives it"
     cands = _pass_candidates(grid)
     oof = np.zeros((len(cands), len(y)))
     for tr, va in folds: oof[:, va] = np.stack(_fold_predictions(X, y, tr, va, cands, seed, n_jobs))
@@ -115,7 +127,8 @@ def _select_pass_head(X, y, folds:list, grid:dict, seed:int, n_jobs:int) -> tupl
     i = int(np.argmin(losses))  # ties: the earlier, simpler candidate
     report = dict(pass_head=_cfg_name(cands[i]), cv_logloss=losses[i], prior_logloss=losses[0], cv_brier=_brier(y, oof[i]), prior_brier=_brier(y, oof[0]),
                   logistic_logloss=min(losses[1:1 + len(LOGISTIC_C)]), xgboost_logloss=min(losses[1 + len(LOGISTIC_C):]))
-    return _fit_pass_head(X, y, cands[i], seed, n_jobs), oof[i], report
+    est = _fold_choice(oof, y, _logloss, folds)
+    return _fit_pass_head(X, y, cands[i], seed, n_jobs), est, {**report, "oof_logloss": _logloss(y, est)}
 
 # %% ../nbs/05a_utility.ipynb #3eee5f06
 def _fit_cost_head(X, c, alpha) -> dict:
@@ -130,7 +143,7 @@ def _predict_cost(head:dict, X) -> np.ndarray:
 
 # %% ../nbs/05a_utility.ipynb #a8a70d6c
 def _select_cost_head(X, c, folds:list) -> tuple:
-    "`(head, out-of-fold ĉ, report)`: the training mean or the ridge α with the lowest out-of-fold squared error"
+    "`(head, out-of-fold ĉ, report)`: the training mean or the ridge α with the lowest out-of-fold squared error; ĉ as `_fold_choice` gives it"
     alphas = (None,) + RIDGE_ALPHA
     oof = np.zeros((len(alphas), len(c)))
     for tr, va in folds:
@@ -138,7 +151,9 @@ def _select_cost_head(X, c, folds:list) -> tuple:
     mse = ((oof - c) ** 2).mean(1)
     i = int(np.argmin(mse))
     name = "mean" if alphas[i] is None else f"ridge alpha={alphas[i]}"
-    return _fit_cost_head(X, c, alphas[i]), oof[i], dict(cost_head=name, cost_cv_rmse=float(np.sqrt(mse[i])), cost_mean_rmse=float(np.sqrt(mse[0])))
+    est = _fold_choice(oof, c, _mse, folds)
+    return _fit_cost_head(X, c, alphas[i]), est, dict(cost_head=name, cost_cv_rmse=float(np.sqrt(mse[i])), cost_mean_rmse=float(np.sqrt(mse[0])),
+                                                      cost_oof_rmse=float(np.sqrt(_mse(c, est))))
 
 # %% ../nbs/05a_utility.ipynb #5221ae44
 LAMS = np.r_[0.0, np.logspace(-3, 3, 121), np.inf]  # the λ grid searched by `lam_for_budget`, pass rate per (USD per 1,000 problems)
