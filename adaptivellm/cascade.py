@@ -14,7 +14,7 @@ import numpy as np, pandas as pd
 from fastcore.basics import patch
 from .data import usd_per_1k
 from .evaluation import aiq
-from .selection import as_matrix
+from .selection import as_matrix, cost_quality
 from .utility import LAMS, utility_argmax
 from .reference import KNNSelector, unit_rows, nearest
 from .router import AdaptiveLLM
@@ -188,8 +188,8 @@ class CascadeRouter(KNNSelector, name="cascade"):
 # %% ../nbs/12_cascade.ipynb #d900c0f4
 def _loo_aiq(nn:np.ndarray, P:np.ndarray, C:np.ndarray, span:tuple) -> float:
     "AIQ over the cost range `span` of the λ sweep of a router that averages the replays of neighbours `nn` (leave-one-out)"
-    Ph, Ch, rows = P[nn].mean(1), C[nn].mean(1), np.arange(len(P))
-    return aiq([(C[rows, i].mean(), P[rows, i].mean()) for i in (utility_argmax(Ph, Ch, lam) for lam in LAMS)], *span)
+    Ph, Ch = P[nn].mean(1), C[nn].mean(1)
+    return aiq([cost_quality(P, C, utility_argmax(Ph, Ch, lam)) for lam in LAMS], *span)
 
 def _loo_k_report(X:np.ndarray, P:np.ndarray, C:np.ndarray, ks:list, span:tuple) -> dict:
     "k -> leave-one-out AIQ on the training problems"

@@ -10,7 +10,8 @@ import numpy as np, pandas as pd
 from sklearn.model_selection import StratifiedShuffleSplit
 
 # %% ../nbs/03_ranking.ipynb #94699450
-def cost_performance_scores(bench) -> pd.DataFrame:
+def cost_performance_scores(bench # a `Benchmark`, or anything with its `prices` and `matrix`
+                           ) -> pd.DataFrame:
     "The paper's score of every pool model on every problem (problems x models)"
     p, t = bench.matrix("pass_rate"), bench.matrix("mean_output_tokens")
     price = bench.prices[p.columns]
@@ -18,11 +19,13 @@ def cost_performance_scores(bench) -> pd.DataFrame:
     return p.mul(gain, axis=0) - np.log(t * price)
 
 # %% ../nbs/03_ranking.ipynb #b1e44a43
-def best_models(scores:pd.DataFrame) -> pd.Series:
+def best_models(scores:pd.DataFrame # problems x models, as `cost_performance_scores` gives them
+               ) -> pd.Series:
     "The highest-scoring model per problem; ties go to the model earlier in the pool (cheaper first)"
     return scores.idxmax(axis=1).rename("model")
 
-def model_ranks(scores:pd.DataFrame) -> pd.Series:
+def model_ranks(scores:pd.DataFrame # problems x models, as `cost_performance_scores` gives them
+               ) -> pd.Series:
     "Per problem, the pool indices of the models from best to worst score (stable: ties keep pool order)"
     return scores.apply(lambda r: list(np.argsort(-r.values, kind="stable")), axis=1).rename("rank")
 

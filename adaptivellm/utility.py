@@ -13,7 +13,7 @@ import numpy as np, pandas as pd, xgboost as xgb
 from fastcore.basics import patch
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
-from .selection import Selector, as_matrix, check_targets, save_array, load_array, load_booster
+from .selection import Selector, as_matrix, check_targets, save_array, load_array, load_booster, cost_quality
 from .io import json_float
 
 logger = logging.getLogger(__name__)
@@ -225,10 +225,11 @@ def frontier(self:CostAwareSelector, X, # problems x features
              lams=None) -> pd.DataFrame: # λ values; `LAMS` when None
     "Per λ: the choices and their expected pass rate and cost (means of the chosen p̂ and ĉ)"
     P, C = self._predict(as_matrix(X, dim=self.dim))
-    rows, out = np.arange(len(P)), []
+    out = []
     for lam in (LAMS if lams is None else lams):
         i = utility_argmax(P, C, lam)
-        out.append(dict(lam=float(lam), expected_pass=P[rows, i].mean(), expected_usd_per_1k=C[rows, i].mean(), choices=[self.models[j] for j in i]))
+        cost, quality = cost_quality(P, C, i)
+        out.append(dict(lam=float(lam), expected_pass=quality, expected_usd_per_1k=cost, choices=[self.models[j] for j in i]))
     return pd.DataFrame(out)
 
 # %% ../nbs/05a_utility.ipynb #1eaff916

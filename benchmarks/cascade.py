@@ -11,7 +11,6 @@ import argparse, time
 import numpy as np, pandas as pd
 
 import adaptivellm.reproduce as R
-from adaptivellm.cascade import load_replay
 from adaptivellm.data import load_benchmark
 from adaptivellm.encoder import PromptEncoder
 from adaptivellm.evaluation import evaluate_choice, single_choice
@@ -24,24 +23,23 @@ def main():
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--verdicts")
     a = ap.parse_args()
     bench = load_benchmark(verbose=False)
-    if a.verdicts: R.load_replay = lambda b: load_replay(b, a.verdicts)
     enc = PromptEncoder(a.encoder)
     X0 = pd.DataFrame(enc.encode(list(bench.problems.prompt)), index=bench.problems.index)
     budgets, timings = R.default_budgets(bench), {}
     empty = lambda: {"rows": [], "points": {}, "aiq": {}}
     main_res, reps = empty(), [empty() for _ in range(a.splits)]
     t0 = time.perf_counter()
-    worst = R._add_cascade(bench, X0, budgets, main_res, reps, a.splits, a.seed, timings)
+    worst = R.add_cascade(bench, X0, budgets, main_res, reps, a.splits, a.seed, timings, a.verdicts)
     took = time.perf_counter() - t0
     singles = [[{"method": f"single:{m}", **evaluate_choice(bench, single_choice(te, m))} for m in bench.models]
                for _, te in stratified_splits(bench, a.splits, 0.3, a.seed)]
-    for r, s, (_, te) in zip(reps, singles, stratified_splits(bench, a.splits, 0.3, a.seed)): r["rows"] += s; r["aiq"] |= R._aiq_all(bench, te, {})
+    for r, s, (_, te) in zip(reps, singles, stratified_splits(bench, a.splits, 0.3, a.seed)): r["rows"] += s; r["aiq"] |= R.family_aiq(bench, te, {})
     rows, aiqs = R.aggregate(reps)
     print(f"encoder {enc.backbone_name}; budgets {budgets}; cascade stage {took:.1f} s wall ({a.splits} repeated splits + published split)\n")
     print("## Published split\n" + R.md_table(main_res["rows"], ["method", "pass@1", "usd_per_1k", "usd_per_1k_worst", "calls"]))
     print(f"## {a.splits} repeated leakage-free splits: mean [95% CI]\n" + R.md_table(rows, ["method", "pass@1", "usd_per_1k", "n_splits"]))
     print(R.md_table(worst, ["method", "pass@1", "usd_per_1k", "usd_per_1k_worst", "calls"]))
-    print("AIQ:", {k: R._fmt(v) for k, v in aiqs.items()}, "; published split:", {k: round(float(v), 3) for k, v in main_res["aiq"].items()})
+    print("AIQ:", {k: R.fmt_metric(v) for k, v in aiqs.items()}, "; published split:", {k: round(float(v), 3) for k, v in main_res["aiq"].items()})
 
 
 if __name__ == "__main__": main()
