@@ -37,7 +37,8 @@ def _swap_folder(src:Path, dst:Path):
 def atomic_write(path, # the file or folder to write; one already there is replaced only once the new one is complete
                  write, # called with the temporary path to fill: a file name, or (folder=True) an empty folder
                  folder:bool=False, # write a folder rather than a file
-                 marker:str|None=None) -> Path: # a folder's file that every earlier write left: a non-empty `path` without it is not replaced
+                 marker:str|None=None # a folder's file that every earlier write left: a non-empty `path` without it is not replaced
+                ) -> Path:
     "Call `write(tmp)` on a temporary path beside `path`, then rename it into place; on any failure nothing changes"
     path = Path(path)
     if marker and path.exists() and not (path/marker).exists() and (path.is_file() or any(path.iterdir())):
@@ -53,7 +54,8 @@ def atomic_write(path, # the file or folder to write; one already there is repla
     return path
 
 # %% ../nbs/00a_io.ipynb #45427cdd
-def jsonable(o):
+def jsonable(o, # dicts, lists, tuples, numbers, strings, NumPy values
+            ):
     "A copy of `o` that standard JSON holds: NaN as None, ±inf as \"inf\"/\"-inf\", NumPy values as Python ones"
     if isinstance(o, dict): return {k: jsonable(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)): return [jsonable(v) for v in o]
@@ -63,12 +65,14 @@ def jsonable(o):
     return o
 
 def json_dumps(obj, # dicts, lists, numbers and strings; NumPy scalars and arrays too
-               **kwargs) -> str: # passed to `json.dumps`, e.g. `indent=1`
+               **kwargs # passed to `json.dumps`, e.g. `indent=1`
+              ) -> str:
     "Standard JSON text: no `NaN` or `Infinity` tokens (see `jsonable`)"
     return json.dumps(jsonable(obj), allow_nan=False, **kwargs)
 
 # %% ../nbs/00a_io.ipynb #2e71742f
-def json_float(v) -> float: # a number, "inf"/"-inf" (as `json_dumps` writes them), or None (NaN)
+def json_float(v # a number, "inf"/"-inf" (as `json_dumps` writes them), or None (NaN)
+              ) -> float:
     "The float that `json_dumps` stored as `v` (the `Infinity` of older files, read by `json.loads`, too)"
     return math.nan if v is None else float(v)
 
@@ -83,7 +87,8 @@ def _cut_partial_line(out:Path) -> bytes:
     return data[:cut]
 
 # %% ../nbs/00a_io.ipynb #609023fc
-def done_ids(out) -> set: # a JSON-lines file of objects with an `id` field; absent: nothing done yet
+def done_ids(out # a JSON-lines file of objects with an `id` field; absent: nothing done yet
+            ) -> set:
     "Ids already written to `out` (a partial last line is cut away first); `ValueError` naming file and line"
     out = Path(out)
     if not out.exists(): return set()
@@ -99,7 +104,8 @@ def done_ids(out) -> set: # a JSON-lines file of objects with an `id` field; abs
 
 # %% ../nbs/00a_io.ipynb #270c5308
 def append_jsonl(fh, # a file opened with `open(path, "ab", buffering=0)`
-                 row:dict): # the record to append
+                 row:dict # the record to append
+                ):
     "Append `row` as one JSON line: a single write, then flush and fsync"
     data, done = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"), 0
     while done < len(data): done += fh.write(data[done:])  # unbuffered: a short write is continued
@@ -107,7 +113,8 @@ def append_jsonl(fh, # a file opened with `open(path, "ab", buffering=0)`
 
 # %% ../nbs/00a_io.ipynb #a3ba0414
 @contextlib.contextmanager
-def file_lock(path): # the lock file (created if absent); hold it around a read-modify-write
+def file_lock(path # the lock file (created if absent); hold it around a read-modify-write
+             ):
     "Hold an exclusive lock on `path` for the `with` block, waiting while another process holds it"
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
@@ -122,7 +129,8 @@ def usable_cores() -> int:
     except AttributeError: return os.cpu_count() or 1
 
 # %% ../nbs/00a_io.ipynb #3a7303e2
-def package_versions(*names:str) -> dict: # importable module names, e.g. "torch", "sklearn"
+def package_versions(*names:str # importable module names, e.g. "torch", "sklearn"
+                    ) -> dict:
     "Each module's `__version__`, None for one that is not installed"
     out = {}
     for n in names:

@@ -30,15 +30,18 @@ def model_ranks(scores:pd.DataFrame # problems x models, as `cost_performance_sc
     return scores.apply(lambda r: list(np.argsort(-r.values, kind="stable")), axis=1).rename("rank")
 
 # %% ../nbs/03_ranking.ipynb #4d18d358
-def paper_split(bench) -> tuple:
+def paper_split(bench, # a `Benchmark` with the published split
+               ) -> tuple:
     "The published (train ids, test ids)"
     if bench.paper_split is None: raise ValueError(f"{bench.data_dir} has no published split (Train/train_data.jsonl, Train/test_data.jsonl)")
     return list(bench.paper_split["train"]), list(bench.paper_split["test"])
 
 # %% ../nbs/03_ranking.ipynb #87866074
-def stratified_splits(bench, n_splits:int=10, # number of splits
+def stratified_splits(bench, # a `Benchmark`
+                      n_splits:int=10, # number of splits
                       test_size:float=0.3, # share of problems held out
-                      seed:int=0) -> list: # random state
+                      seed:int=0 # random state
+                     ) -> list:
     "`n_splits` (train ids, test ids) pairs, stratified by benchmark"
     ids, strata = bench.problems.index, bench.problems.benchmark.values
     sss = StratifiedShuffleSplit(n_splits=n_splits, test_size=test_size, random_state=seed)

@@ -36,7 +36,8 @@ from .cascade import (load_replay, chain_table, usable_chains, price_ordered_cha
 # %% ../nbs/08_reproduce.ipynb #4dc97f79
 def mean_ci(values, # one value per split
             test_frac:float=0.3, # share of problems held out per split
-            level:float=0.95) -> dict:
+            level:float=0.95, # confidence level of the interval
+           ) -> dict:
     "Mean and corrected resampled t interval (Nadeau & Bengio 2003) of a metric over repeated splits"
     x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
     if len(x) == 0: return {"mean": math.nan, "ci95": [math.nan, math.nan]}
@@ -94,7 +95,8 @@ def _family_points(sels:dict, Xte, P:pd.DataFrame, C:pd.DataFrame) -> dict:
 # %% ../nbs/08_reproduce.ipynb #6840258d
 def family_aiq(bench, # a `Benchmark`
                te:list, # the test problems
-               points:dict) -> dict: # router family -> its (cost, quality) points on `te`
+               points:dict # router family -> its (cost, quality) points on `te`
+              ) -> dict:
     "AIQ of every family on the test part: each family's points together with the single models (any router can be mixed with them)"
     singles = zero_router_points(bench, te)[["cost", "quality"]]
     lo, hi = singles.cost.min(), singles.cost.max()
@@ -112,11 +114,17 @@ def _finetuned_rows(bench, tr, te, base_encoder, variants:dict, ft_kwargs:dict) 
     return rows, choices
 
 # %% ../nbs/08_reproduce.ipynb #d5b43b7c
-def evaluate_split(bench, tr:list, te:list, # the benchmark and one split's train and test ids
-                   X0:pd.DataFrame, base_encoder, # embeddings of every prompt by the un-tuned encoder, and that encoder
+def evaluate_split(bench, # a `Benchmark`
+                   tr:list, # one split's training problem ids
+                   te:list, # and its test problem ids
+                   X0:pd.DataFrame, # embeddings of every prompt by the un-tuned encoder
+                   base_encoder, # that encoder (`PromptEncoder`), the starting point of fine-tuning
                    budgets:list, # USD per 1,000 problems at which the cost-aware routers are reported
                    finetune_variants:dict=None, # fine-tuned pipelines to run: name -> transductive
-                   ft_kwargs:dict=None, quick:bool=False, seed:int=0) -> dict:
+                   ft_kwargs:dict=None, # passed to the fine-tuning (`reasoner`, `max_steps`, ...)
+                   quick:bool=False, # small selector grids (`GRIDS[True]`)
+                   seed:int=0, # seeds the selectors and the random baseline
+                  ) -> dict:
     "Rows of every method, frontier points and AIQ of every router family, and each method's choices, on one split"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # baselines whose data do not cover this split are left out
@@ -138,7 +146,8 @@ def evaluate_split(bench, tr:list, te:list, # the benchmark and one split's trai
 
 # %% ../nbs/08_reproduce.ipynb #743ec31e
 def aggregate(results:list, # `evaluate_split` outputs, one per split
-              test_frac:float=0.3) -> tuple:
+              test_frac:float=0.3, # share of problems held out per split (`mean_ci`)
+             ) -> tuple:
     "Per method the mean and 95% CI of each metric over the splits it ran on; the same for every family's AIQ"
     by = {}
     for res in results:
@@ -148,7 +157,8 @@ def aggregate(results:list, # `evaluate_split` outputs, one per split
     return rows, {k: mean_ci([res["aiq"][k] for res in results], test_frac) for k in fams}
 
 # %% ../nbs/08_reproduce.ipynb #0e50b5a3
-def default_budgets(bench) -> list:
+def default_budgets(bench, # a `Benchmark`
+                   ) -> list:
     "USD per 1,000 problems at which cost-aware routers are reported: the published AdaptiveLLM's cost on its split (else the paper-score oracle's over all problems), and half the best single model's"
     ids = list(bench.problems.index)
     if bench.published is not None: first = evaluate_choice(bench, bench.published["adaptivellm"])["usd_per_1k"]
@@ -157,7 +167,10 @@ def default_budgets(bench) -> list:
     return [round(first, 3), round(evaluate_choice(bench, single_choice(ids, best))["usd_per_1k"] / 2, 3)]
 
 # %% ../nbs/08_reproduce.ipynb #8d236978
-def plot_frontier_figure(bench, split:dict, te:list, rows:list):
+def plot_frontier_figure(bench, # a `Benchmark`
+                         split:dict, # one `evaluate_split` result
+                         te:list, # its test problem ids
+                         rows:list): # its rows, for the methods drawn as points
     "The frontier figure of one split: router families, single models, the oracle, and one-point methods"
     singles = zero_router_points(bench, te)
     fams = {k: split["points"][k] for k in ("utility", "knn", "random", "cascade-router") if k in split["points"]} | {"oracle (hindsight)": oracle_frontier_points(bench, te)}
@@ -178,7 +191,8 @@ def _per_group(bench, choices:dict, group:pd.Series) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 # %% ../nbs/08_reproduce.ipynb #17c95de3
-def plot_per_group(df:pd.DataFrame, xlabel:str):
+def plot_per_group(df:pd.DataFrame, # `_per_group`'s table: method, group, pass@1, USD per 1,000 problems
+                   xlabel:str): # what the groups are
     "pass@1 and cost per group, one bar per method"
     fig, axs = plt.subplots(1, 2, figsize=(9, 3), constrained_layout=True)
     for ax, k in zip(axs, ["pass@1", "usd_per_1k"]):
@@ -188,7 +202,8 @@ def plot_per_group(df:pd.DataFrame, xlabel:str):
     return fig
 
 # %% ../nbs/08_reproduce.ipynb #b4461119
-def cascade_fixed_chains(bench) -> list:
+def cascade_fixed_chains(bench, # a `Benchmark`
+                        ) -> list:
     "Informative fixed chains: cheapest > best, cheapest > mid, mid > best, cheapest > mid > best (mid: the best model priced between)"
     price, rate = bench.prices, bench.matrix("pass_rate").mean()
     cheap, best = bench.models[int(np.argmin(price.to_numpy()))], rate.idxmax()
@@ -214,8 +229,13 @@ def _router_sweep(router, Xte:np.ndarray, table:dict, te:list) -> pd.DataFrame:
     return _sweep(table["pass@1"].loc[te], table["usd_per_1k"].loc[te], router.frontier(Xte, SWEEP_LAMS).choices)
 
 # %% ../nbs/08_reproduce.ipynb #9c1c04d0
-def cascade_split(table:dict, X0:pd.DataFrame, tr:list, te:list, # replays of every chain (`chain_table`), embeddings, one split
-                  budgets:list, fixed:list) -> dict: # budgets (USD per 1,000 problems) and fixed chains to report
+def cascade_split(table:dict, # replays of every chain (`chain_table`)
+                  X0:pd.DataFrame, # embeddings of every prompt
+                  tr:list, # one split's training problem ids
+                  te:list, # and its test problem ids
+                  budgets:list, # USD per 1,000 problems at which the cascade router is reported
+                  fixed:list, # fixed chains to report
+                 ) -> dict:
     "Rows of the fixed chains and of the cascade router at each budget, the router's λ-sweep points and AIQ, on one split"
     rows = [_cascade_row(f"cascade:{chain_label(c)}", evaluate_chains(table, single_choice(te, chain_label(c)))) for c in fixed]
     router, Xte = CascadeRouter().fit(X0.loc[tr].to_numpy(), {k: v.loc[tr] for k, v in table.items()}), X0.loc[te].to_numpy()
@@ -226,12 +246,16 @@ def cascade_split(table:dict, X0:pd.DataFrame, tr:list, te:list, # replays of ev
     return {"rows": rows, "points": pts, "aiq": aiq(pd.concat([singles[["cost", "quality"]], pts]), singles.cost.min(), singles.cost.max())}
 
 # %% ../nbs/08_reproduce.ipynb #ceb946af
-def add_cascade(bench, X0:pd.DataFrame, # the benchmark; embeddings of every prompt by the un-tuned encoder
+def add_cascade(bench, # a `Benchmark`
+                X0:pd.DataFrame, # embeddings of every prompt by the un-tuned encoder
                 budgets:list, # USD per 1,000 problems at which the cascade router is reported
-                main:dict, reps:list, # the published split's result (None: none) and the repeated splits' results, extended in place
-                splits:int, seed:int, # the repeated splits, as `stratified_splits` makes them
+                main:dict, # the published split's result (None: none), extended in place
+                reps:list, # the repeated splits' results, extended in place
+                splits:int, # how many repeated splits (`stratified_splits`)
+                seed:int, # their seed
                 timings:dict=None, # stage name -> seconds, extended with "cascade"
-                verdicts=None) -> list: # the gate's verdicts file; the shipped verdicts when None
+                verdicts=None # the gate's verdicts file; the shipped verdicts when None
+               ) -> list:
     "Add the cascade's rows, points and AIQ to the published split's and the repeated splits' results; its worst-case costs"
     timings = {} if timings is None else timings
     try: data = load_replay(bench, verdicts)
@@ -256,7 +280,8 @@ def fmt_metric(v, # a number, a `mean_ci` result, None or NaN
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 def md_table(rows:list, # dicts, one per row
-             cols:list) -> str: # the keys to show, in order (a missing one is an empty cell)
+             cols:list # the keys to show, in order (a missing one is an empty cell)
+            ) -> str:
     "Rows of dicts as a Markdown table, metrics as `fmt_metric` writes them"
     return pd.DataFrame([{c: fmt_metric(r.get(c)) for c in cols} for r in rows], columns=cols).to_markdown(index=False, disable_numparse=True) + "\n"
 
@@ -269,7 +294,9 @@ def _save_fig(fig, path:Path):
 # %% ../nbs/08_reproduce.ipynb #000098a6
 COLS = ["method", "pass@1", "pass@5", "first_pass@1", "mean_output_tokens", "usd_per_1k"]
 
-def results_markdown(res:dict, figures:list) -> str:
+def results_markdown(res:dict, # what `results.json` holds
+                     figures:list, # the figures' file names, shown in order
+                    ) -> str:
     "`results.md`: what was run, the paper-split table, the repeated-split table with CIs, AIQ, figures"
     out = [f"# AdaptiveLLM results\n\nData: `{res['data']}`; backbone: `{res['backbone']}`; budgets (USD per 1,000 problems): "
            f"{res['budgets']}; {res['repeated']['n_splits']} stratified 70/30 splits (fine-tuned pipeline on "
@@ -306,7 +333,8 @@ def _paper_split_result(bench, X0, enc, budgets, ft, quick, timings) -> tuple:
 def _repeated(bench, X0, enc, budgets, ft, quick, n_splits:int, finetune_splits:int, seed:int, timings) -> list:
     "`evaluate_split` on `n_splits` stratified splits; the fine-tuned pipeline on the first `finetune_splits`, the others side by side on the usable cores"
     splits = stratified_splits(bench, n_splits, 0.3, seed)
-    def one(i): # each split is seeded on its own, so running them side by side changes no number
+    def one(i # each split is seeded on its own, so running them side by side changes no number
+           ):
         return evaluate_split(bench, *splits[i], X0, enc, budgets, {"adaptivellm-leakfree": False} if i < finetune_splits else {}, ft, quick, seed=seed + i)
     with _stage(timings, f"{n_splits} repeated splits"):
         out = [one(i) for i in range(finetune_splits)]  # torch already runs on every core
@@ -327,10 +355,14 @@ def _figures(bench, folder:Path, main:dict, te:list) -> list:
     return ["frontier.png", "by_benchmark.png", "by_level.png"]
 
 # %% ../nbs/08_reproduce.ipynb #a62ace7b
-def run_reproduce(bench, out, # the benchmark; the folder to write the report in
+def run_reproduce(bench, # a `Benchmark`
+                  out, # the folder to write the report in
                   encoder="auto", # backbone of the prompt encoder
-                  splits:int=10, finetune_splits:int=1, # repeated splits, and how many of them run the fine-tuned pipeline
-                  quick:bool=False, seed:int=0) -> dict: # a small, fast run (CI); split seed
+                  splits:int=10, # repeated stratified 70/30 splits
+                  finetune_splits:int=1, # how many of them also run the fine-tuned pipeline
+                  quick:bool=False, # a small, fast run (CI)
+                  seed:int=0, # seed of the splits
+                 ) -> dict:
     "Run every comparison and write `results.json`, `results.md` and figures to `out`; the results"
     timings, out = {}, Path(out)
     ft = dict(reasoner=default_reasoner(bench), **(dict(max_steps=1) if quick else {}))
@@ -368,7 +400,8 @@ def reproduce(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../share
               splits:int=10, # repeated stratified 70/30 splits
               finetune_splits:int=1, # how many of them also run the fine-tuned pipeline (about 2 minutes each on 2 CPU cores)
               quick:bool=False, # a smoke run for CI: 2 splits, one fine-tuned pipeline of 1 step, small selector grids
-              seed:int=0): # seed of the splits
+              seed:int=0 # seed of the splits
+             ):
     "Reproduce the paper's comparison and the leakage-free, repeated, frontier-wide evaluation; write a report"
     matplotlib.use("Agg")
     bench = load_benchmark(data, pool)

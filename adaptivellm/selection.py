@@ -20,7 +20,8 @@ from .io import atomic_write, json_dumps
 logger = logging.getLogger(__name__)
 
 def selection_targets(bench, # a `Benchmark`
-                      ids=None): # problem ids, in this order; all problems when None
+                      ids=None # problem ids, in this order; all problems when None
+                     ):
     "`(pass_rates, costs, best)`: problems x models pass rates and USD per 1,000 problems, and the paper's best model"
     pass_rates = bench.matrix("pass_rate", ids)
     costs = usd_per_1k(bench.matrix("mean_output_tokens", ids), bench.prices[pass_rates.columns])
@@ -30,7 +31,8 @@ def selection_targets(bench, # a `Benchmark`
 # %% ../nbs/05_selection.ipynb #0647376c
 def as_matrix(X, # features: problems x dimensions (array-like)
               n:int=None, # the number of rows it must have (the targets'), when given
-              dim:int=None) -> np.ndarray: # the number of columns it must have (a fitted selector's), when given
+              dim:int=None # the number of columns it must have (a fitted selector's), when given
+             ) -> np.ndarray:
     "`X` as a finite 2-D float32 array; a `ValueError` that says what is wrong otherwise"
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2: raise ValueError(f"X must be 2-D (problems x features), got shape {X.shape}")
@@ -40,7 +42,10 @@ def as_matrix(X, # features: problems x dimensions (array-like)
     return X
 
 # %% ../nbs/05_selection.ipynb #b4d222c7
-def check_targets(X, pass_rates:pd.DataFrame, costs:pd.DataFrame) -> tuple:
+def check_targets(X, # features: problems x dimensions
+                  pass_rates:pd.DataFrame, # problems x models, in [0, 1]
+                  costs:pd.DataFrame, # problems x models, USD per 1,000 problems, the same models in the same order
+                 ) -> tuple:
     "Validated `(X, P, C, models)` from the feature matrix and the pass-rate and cost tables"
     if not isinstance(pass_rates, pd.DataFrame) or not isinstance(costs, pd.DataFrame):
         raise TypeError("pass_rates and costs must be DataFrames (problems x models)")
@@ -54,7 +59,8 @@ def check_targets(X, pass_rates:pd.DataFrame, costs:pd.DataFrame) -> tuple:
 # %% ../nbs/05_selection.ipynb #e3c078a6
 def cost_quality(pass_rates, # problems x models: each model's pass rate on each problem (a table or an array)
                  costs, # problems x models, USD per 1,000 problems, the same shape
-                 choice) -> tuple: # per problem the chosen model: its name (tables), or its column position
+                 choice # per problem the chosen model: its name (tables), or its column position
+                ) -> tuple:
     "`(cost, pass@1)` of a choice: the means over problems of the chosen models' cost and pass rate"
     pos = np.asarray(choice)
     if pos.dtype.kind not in "iu":
@@ -76,14 +82,18 @@ class Selector:
         cls.name, held = name, SELECTORS.get(name)
         # a class run in a notebook or script (__main__) never displaces the package's own: notebooks share test workers
         if held is None or cls.__module__ != "__main__" or held.__module__ == "__main__": SELECTORS[name] = cls
-    def proba(self, X, index=None) -> pd.DataFrame:
+    def proba(self, X, # problems x features
+              index=None, # row labels of the result
+             ) -> pd.DataFrame:
         "The per-model scores behind a choice, problems x models (every selector must define it)"
         raise NotImplementedError(f"{type(self).__name__} must define `proba(X, index=None)`")
 
 # %% ../nbs/05_selection.ipynb #ab513440
 @patch
 def select(self:Selector, X, # problems x features
-           lam=None, budget=None) -> list: # refused: a selector without a cost trade-off has one operating point
+           lam=None, # refused: a selector without a cost trade-off has one operating point
+           budget=None, # refused, likewise
+          ) -> list:
     "The highest-scoring model per problem (ties go to the cheaper, earlier pool model)"
     if lam is not None or budget is not None:
         raise ValueError(f"{type(self).__name__} has one operating point: it takes neither `lam` nor `budget` (a utility selector routes for a budget)")
@@ -91,7 +101,8 @@ def select(self:Selector, X, # problems x features
 
 @patch
 def expected_cost(self:Selector, X, # problems x features
-                  index=None) -> pd.DataFrame: # row labels of the result
+                  index=None # row labels of the result
+                 ) -> pd.DataFrame:
     "Each model's training mean cost for every problem, USD per 1,000 problems (problems x models)"
     return pd.DataFrame(np.tile(self.mean_cost, (len(as_matrix(X)), 1)), index=index, columns=self.models)
 
@@ -114,7 +125,8 @@ class PaperSelector(Selector, name="paper"):
     "The paper's selector: an XGBoost classifier from prompt embedding to the best cost-performance model"
     proba_kind = "p_best"
     def __init__(self, seed:int=PAPER_XGB["seed"], # XGBoost's random state (the paper: 42)
-                 n_jobs:int=1): # XGBoost threads
+                 n_jobs:int=1 # XGBoost threads
+                ):
         self.seed, self.n_jobs = seed, n_jobs
         self.models = self.labels = self.booster = self.dim = self.mean_cost = None
     def __repr__(self): return f"PaperSelector(labels={self.labels})"
@@ -127,7 +139,8 @@ class PaperSelector(Selector, name="paper"):
 def fit(self:PaperSelector, X, # problems x features
         pass_rates:pd.DataFrame, # problems x models; gives the pool (its values are not used)
         costs:pd.DataFrame, # problems x models, USD per 1,000 problems (not used)
-        best=None): # the paper's label per problem (model names)
+        best=None # the paper's label per problem (model names)
+       ):
     "Train the classifier on the labels present; returns self"
     X, _, _, self.models = check_targets(X, pass_rates, costs)
     self.mean_cost = costs.mean().to_numpy(float)  # for `expected_cost`
@@ -143,7 +156,8 @@ def fit(self:PaperSelector, X, # problems x features
 # %% ../nbs/05_selection.ipynb #098b220c
 @patch
 def proba(self:PaperSelector, X, # problems x features
-          index=None) -> pd.DataFrame: # row labels of the result
+          index=None # row labels of the result
+         ) -> pd.DataFrame:
     "The classifier's probability of each pool model being the best (0 for models never seen as a label)"
     X = as_matrix(X, dim=self.dim)
     out = np.zeros((len(X), len(self.models)))
@@ -164,16 +178,19 @@ def _write_dir(path, write) -> Path:
 # %% ../nbs/05_selection.ipynb #2cd77fc3
 def save_array(folder:Path, # the folder
                name:str, # the file's stem: `name`.npy
-               arr): # an array of numbers 
+               arr # an array of numbers 
+              ):
     "Write `arr` to `folder`/`name`.npy (no pickle)"
     np.save(Path(folder)/f"{name}.npy", np.asarray(arr), allow_pickle=False)
 def load_array(folder:Path, # the folder
-               name:str) -> np.ndarray: # the file's stem 
+               name:str # the file's stem 
+              ) -> np.ndarray:
     "The array `save_array` wrote (refusing pickled objects)"
     return np.load(Path(folder)/f"{name}.npy", allow_pickle=False)
 
 def load_booster(path:Path, # an XGBoost model's JSON file
-                 n_jobs:int) -> xgb.Booster: # XGBoost threads
+                 n_jobs:int # XGBoost threads
+                ) -> xgb.Booster:
     "An XGBoost model from its JSON file"
     booster = xgb.Booster(); booster.load_model(str(path)); booster.set_param({"nthread": n_jobs})
     return booster
@@ -181,7 +198,8 @@ def load_booster(path:Path, # an XGBoost model's JSON file
 # %% ../nbs/05_selection.ipynb #da22323d
 _HOMES = {"utility": "utility", "knn": "reference", "random": "reference", "cascade": "cascade"}  # registered outside this module
 
-def selector_class(name:str): # a registry name ("paper", "utility", ...) or a saved folder's kind ("PaperSelector", ...)
+def selector_class(name:str # a registry name ("paper", "utility", ...) or a saved folder's kind ("PaperSelector", ...)
+                  ):
     "The registered selector class called `name`, importing the module that defines it on first use"
     if name in _HOMES and name not in SELECTORS: importlib.import_module(f"adaptivellm.{_HOMES[name]}")
     kinds = {c.__name__: c for c in SELECTORS.values()}
@@ -206,7 +224,8 @@ def _read_meta(folder) -> dict:
 
 # %% ../nbs/05_selection.ipynb #8b8be289
 @patch
-def to_dir(self:Selector, path) -> Path: # an absent or empty folder
+def to_dir(self:Selector, path # an absent or empty folder
+          ) -> Path:
     "Save this selector as a folder (no pickle); returns the folder"
     def write(folder):
         meta = {"kind": type(self).__name__, "format": SELECTOR_FORMAT, **self._state(folder)}
@@ -214,14 +233,16 @@ def to_dir(self:Selector, path) -> Path: # an absent or empty folder
     return _write_dir(path, write)
 
 @patch(cls_method=True)
-def from_dir(cls:Selector, path): # a folder written by `to_dir`
+def from_dir(cls:Selector, path # a folder written by `to_dir`
+            ):
     "A selector of this class saved by `to_dir`"
     meta = _read_meta(path)
     if meta["kind"] != cls.__name__: raise ValueError(f"{Path(path)/'meta.json'}, field 'kind': holds a {meta['kind']}, not a {cls.__name__}")
     return cls._from_state(Path(path), meta)
 
 # %% ../nbs/05_selection.ipynb #ad3085cf
-def load_selector(path): # a folder written by a selector's `to_dir`
+def load_selector(path # a folder written by a selector's `to_dir`
+                 ):
     "Any saved selector, whatever its kind"
     meta = _read_meta(path)
     return selector_class(meta["kind"])._from_state(Path(path), meta)
@@ -244,7 +265,8 @@ def _from_state(cls:PaperSelector, folder:Path, meta:dict):
 _MOVED = {**{n: "utility" for n in ("UtilitySelector", "CostAwareSelector", "LAMS", "PASS_GRID", "LOGISTIC_C", "RIDGE_ALPHA", "utility_argmax")},
           **{n: "reference" for n in ("KNNSelector", "RandomSelector", "unit_rows", "nearest")}}
 
-def __getattr__(name): # a name this module had before the split
+def __getattr__(name # a name this module had before the split
+               ):
     "Moved names, imported lazily from their new module"
     if name in _MOVED: return getattr(importlib.import_module(f"adaptivellm.{_MOVED[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

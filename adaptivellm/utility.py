@@ -111,7 +111,8 @@ _mse = _brier  # the Brier score is the mean squared error; costs use it under t
 def _fold_choice(oof:np.ndarray, # candidates x rows, each row predicted by a model that did not see it
                  y:np.ndarray, # the rows' targets
                  loss, # `loss(y, prediction)`, lower is better
-                 folds:list) -> np.ndarray: # (training rows, held-out rows) pairs, as `KFold` gives them
+                 folds:list # (training rows, held-out rows) pairs, as `KFold` gives them
+                ) -> np.ndarray:
     "Out-of-fold estimates in which each fold's rows come from the candidate of lowest loss on the other folds' rows"
     out = np.empty(oof.shape[1])
     for tr, va in folds: out[va] = oof[int(np.argmin([loss(y[tr], o[tr]) for o in oof])), va]
@@ -160,7 +161,8 @@ LAMS = np.r_[0.0, np.logspace(-3, 3, 121), np.inf]  # the λ grid searched by `l
 
 def utility_argmax(P:np.ndarray, # pass probabilities, problems x models
                    C:np.ndarray, # costs, problems x models
-                   lam:float) -> np.ndarray: # the cost weight λ >= 0; inf: the cheapest model
+                   lam:float # the cost weight λ >= 0; inf: the cheapest model
+                  ) -> np.ndarray:
     "Per row, the index of the model maximising P − λ·C (λ = ∞: the cheapest, then the likeliest; ties to the earlier model)"
     if lam < 0 or np.isnan(lam): raise ValueError(f"lam must be >= 0, got {lam}")
     U = np.where(C == C.min(1, keepdims=True), P, -np.inf) if np.isinf(lam) else P - lam * C
@@ -172,10 +174,14 @@ class CostAwareSelector(Selector):
     lam = 0.0
     proba_kind = "p_pass"
     def _frame(self, A, index) -> pd.DataFrame: return pd.DataFrame(A, index=index, columns=self.models)
-    def proba(self, X, index=None) -> pd.DataFrame:
+    def proba(self, X, # problems x features
+              index=None, # row labels of the result
+             ) -> pd.DataFrame:
         "p̂: the estimated probability that each pool model passes (problems x models)"
         return self._frame(self._predict(as_matrix(X, dim=self.dim))[0], index)
-    def expected_cost(self, X, index=None) -> pd.DataFrame:
+    def expected_cost(self, X, # problems x features
+                      index=None, # row labels of the result
+                     ) -> pd.DataFrame:
         "ĉ: each pool model's estimated cost, USD per 1,000 problems (problems x models)"
         return self._frame(self._predict(as_matrix(X, dim=self.dim))[1], index)
 
@@ -183,7 +189,8 @@ class CostAwareSelector(Selector):
 @patch
 def scores(self:CostAwareSelector, X, # problems x features
            lam:float=None, # pass rate per (USD per 1,000 problems); the selector's `lam` when None
-           index=None) -> pd.DataFrame:
+           index=None, # row labels of the result
+          ) -> pd.DataFrame:
     "The utility p̂ − λ·ĉ of every pool model (problems x models)"
     lam = self.lam if lam is None else lam
     if not 0 <= lam < np.inf: raise ValueError(f"scores need a finite lam >= 0, got {lam}")
@@ -191,7 +198,10 @@ def scores(self:CostAwareSelector, X, # problems x features
     return self._frame(P - lam * C, index)
 
 @patch
-def select(self:CostAwareSelector, X, lam:float=None, budget:float=None) -> list:
+def select(self:CostAwareSelector, X, # problems x features
+           lam:float=None, # pass rate per (USD per 1,000 problems); `self.lam` when neither it nor `budget` is given
+           budget:float=None, # USD per 1,000 problems: the λ that meets it on the training problems
+          ) -> list:
     "The model of highest utility per problem, at `lam`, at the λ meeting `budget` (USD per 1,000 problems), or at `self.lam`"
     if lam is not None and budget is not None: raise ValueError("give `lam` or `budget`, not both")
     lam = self.lam_for_budget(budget) if budget is not None else self.lam if lam is None else lam
@@ -207,14 +217,16 @@ def _set_oof(self:CostAwareSelector, oof_p:np.ndarray, oof_c:np.ndarray, costs:n
     self._envelope = np.maximum.accumulate(self.budget_curve[::-1])[::-1]  # max cost over λ' >= λ: non-increasing
 
 @patch
-def lam_for_budget(self:CostAwareSelector, usd_per_1k:float) -> float: # budget, USD per 1,000 problems
+def lam_for_budget(self:CostAwareSelector, usd_per_1k:float # budget, USD per 1,000 problems
+                  ) -> float:
     "The smallest λ of `LAMS` whose out-of-fold mean cost (and every larger λ's) is within the budget"
     ok = np.flatnonzero(self._envelope <= usd_per_1k + 1e-12)
     if not len(ok): raise ValueError(f"budget {usd_per_1k} USD per 1,000 problems is below the cheapest choice's out-of-fold cost {self._envelope[-1]:.4f}")
     return float(LAMS[ok[0]])
 
 @patch
-def for_budget(self:CostAwareSelector, usd_per_1k:float): # budget, USD per 1,000 problems
+def for_budget(self:CostAwareSelector, usd_per_1k:float # budget, USD per 1,000 problems
+              ):
     "Set `self.lam` to meet the budget on the training distribution; returns self"
     self.lam = self.lam_for_budget(usd_per_1k)
     return self
@@ -222,7 +234,8 @@ def for_budget(self:CostAwareSelector, usd_per_1k:float): # budget, USD per 1,00
 # %% ../nbs/05a_utility.ipynb #999c8d29
 @patch
 def frontier(self:CostAwareSelector, X, # problems x features
-             lams=None) -> pd.DataFrame: # λ values; `LAMS` when None
+             lams=None # λ values; `LAMS` when None
+            ) -> pd.DataFrame:
     "Per λ: the choices and their expected pass rate and cost (means of the chosen p̂ and ĉ)"
     P, C = self._predict(as_matrix(X, dim=self.dim))
     out = []
@@ -248,7 +261,8 @@ class UtilitySelector(CostAwareSelector, name="utility"):
                  grid:dict=None, # XGBoost pass-head grid, keys as `PASS_GRID`; `PASS_GRID` when None
                  n_folds:int=5, # folds of the inner cross-validation
                  seed:int=0, # seeds the folds and the trees
-                 n_jobs:int=1): # threads of XGBoost and of the linear heads' algebra
+                 n_jobs:int=1 # threads of XGBoost and of the linear heads' algebra
+                ):
         self.lam, self.grid, self.n_folds, self.seed, self.n_jobs = lam, dict(grid or PASS_GRID), n_folds, seed, n_jobs
         self.models = self.dim = None
     def __repr__(self): return f"UtilitySelector(lam={self.lam}, models={self.models})"
@@ -261,7 +275,8 @@ class UtilitySelector(CostAwareSelector, name="utility"):
 def fit(self:UtilitySelector, X, # problems x features
         pass_rates:pd.DataFrame, # problems x models, in [0, 1]
         costs:pd.DataFrame, # problems x models, USD per 1,000 problems
-        best=None): # not used (accepted for the common interface)
+        best=None # not used (accepted for the common interface)
+       ):
     "Choose and train each model's pass and cost heads by cross-validation; returns self"
     X, P, C, self.models = check_targets(X, pass_rates, costs)
     if len(X) < 2 * self.n_folds: raise ValueError(f"{len(X)} training problems are too few for {self.n_folds}-fold cross-validation")
