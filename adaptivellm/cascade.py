@@ -51,7 +51,8 @@ def _gate_codes(verdicts:pd.DataFrame) -> np.ndarray:
 # %% ../nbs/12_cascade.ipynb #b41e7bf6
 def replay_data(bench, # a `Benchmark`
                 samples:pd.DataFrame, # `gate.recorded_samples(bench)`: index (problem_id, model, sample)
-                verdicts:pd.DataFrame) -> ReplayData: # `gate.read_verdicts()`: same index, column `verdict`
+                verdicts:pd.DataFrame, # `gate.read_verdicts()`: same index, column `verdict`
+               ) -> ReplayData:
     "The arrays a cascade replay reads, for every problem and pool model of `bench`"
     ids, models = list(bench.problems.index), bench.models
     S = int(bench.outcomes.n_samples.max())
@@ -69,9 +70,13 @@ def replay_data(bench, # a `Benchmark`
 # %% ../nbs/12_cascade.ipynb #b20db1b3
 CHAIN_SEP = ">"
 
-def chain_label(chain) -> str: return CHAIN_SEP.join(chain)
+def chain_label(chain, # model names, cheapest first
+               ) -> str:
+    "The label `a>b>c` of a chain"
+    return CHAIN_SEP.join(chain)
 
-def parse_chain(label:str) -> list:
+def parse_chain(label:str, # a chain label `a>b>c`
+               ) -> list:
     "The models of a chain label `a>b>c`"
     chain = label.split(CHAIN_SEP)
     if not all(m.strip() for m in chain): raise ValueError(f"bad chain label {label!r}: empty model name")
@@ -79,7 +84,8 @@ def parse_chain(label:str) -> list:
 
 # %% ../nbs/12_cascade.ipynb #1d117cf9
 def price_ordered_chains(pool:list, # `ModelSpec`s
-                         max_len:int=3) -> list: # longest chain
+                         max_len:int=3, # longest chain, in models
+                        ) -> list:
     "Every chain of up to `max_len` pool models in order of price (equal prices: pool order), as tuples of names"
     order = sorted(range(len(pool)), key=lambda i: (pool[i].price_per_mtok, i))
     names = [pool[i].name for i in order]
@@ -125,7 +131,8 @@ class Cascade:
 # %% ../nbs/12_cascade.ipynb #ccf5978d
 @patch
 def replay(self:Cascade, d:ReplayData, # from `replay_data`
-           ids=None) -> pd.DataFrame: # problems; all when None
+           ids=None, # problems; all when None
+          ) -> pd.DataFrame:
     "Per problem: pass@1, USD per 1,000 problems (output tokens; and with input tokens), models called, averaged over samples"
     unknown = [m for m in self.chain if m not in d.models]
     if unknown: raise KeyError(f"chain models not in the pool: {unknown}")
@@ -134,7 +141,9 @@ def replay(self:Cascade, d:ReplayData, # from `replay_data`
     return df if ids is None else df.loc[list(ids)]
 
 # %% ../nbs/12_cascade.ipynb #1a54a0d1
-def usable_chains(d:ReplayData, chains:list) -> list:
+def usable_chains(d:ReplayData, # from `replay_data`
+                  chains:list, # chains (tuples of model names)
+                 ) -> list:
     "The chains whose every model but the last has a gate verdict on every problem and sample"
     known = dict(zip(d.models, (d.gate >= 0).all((0, 2))))
     out = [c for c in chains if all(known[m] for m in c[:-1])]
@@ -143,14 +152,16 @@ def usable_chains(d:ReplayData, chains:list) -> list:
 
 def chain_table(d:ReplayData, # from `replay_data`
                 chains:list, # chains (tuples of model names)
-                no_tests:str="accept") -> dict: # see `Cascade`
+                no_tests:str="accept", # problems without example tests: "accept" or "escalate" (see `Cascade`)
+               ) -> dict:
     "Metric -> problems x chains frame of the replay means: pass@1, usd_per_1k, usd_per_1k_worst, mean_output_tokens, calls"
     reps = [Cascade(c, no_tests).replay(d) for c in chains]
     return {k: pd.DataFrame({chain_label(c): r[k] for c, r in zip(chains, reps)}) for k in reps[0].columns}
 
 # %% ../nbs/12_cascade.ipynb #cd6b7ea8
 def evaluate_chains(table:dict, # from `chain_table`
-                    choice:pd.Series) -> dict: # problem_id -> chain label
+                    choice:pd.Series, # problem_id -> chain label
+                   ) -> dict:
     "Mean pass@1, cost (output; with input tokens), output tokens and models called of a chain choice"
     if not isinstance(choice, pd.Series) or choice.empty: raise ValueError("`choice` must be a non-empty Series problem_id -> chain label")
     cols = table["pass@1"].columns.get_indexer(choice.to_numpy())
@@ -162,7 +173,9 @@ def evaluate_chains(table:dict, # from `chain_table`
 # %% ../nbs/12_cascade.ipynb #88f62102
 @patch
 def trace(self:Cascade, d:ReplayData, # from `replay_data`
-          problem_id:str, sample:int=0) -> pd.DataFrame: # one problem and sample index
+          problem_id:str, # the problem
+          sample:int=0, # which of its recorded samples
+         ) -> pd.DataFrame:
     "Step by step, the models the cascade calls on one problem and sample: verdict, hidden result, cost, whether accepted"
     p, rows, names = d.ids.index(problem_id), [], {v: k for k, v in GATE_CODES.items()} | {-1: "-"}
     for pos, m in enumerate(self.chain):
@@ -216,7 +229,9 @@ def fit(self:CascadeRouter, X, # training problems x features
 # %% ../nbs/12_cascade.ipynb #05c1b6b3
 @patch
 def chains(self:CascadeRouter, X, # problems x features
-           lam:float=None, budget:float=None) -> list: # λ, or a budget in USD per 1,000 problems; `self.lam` when neither
+           lam:float=None, # the cost weight λ; `self.lam` when neither is given
+           budget:float=None, # USD per 1,000 problems (expected); not with `lam`
+          ) -> list:
     "The chosen chain of each problem, as lists of model names (cheapest first)"
     return [parse_chain(l) for l in self.select(X, lam=lam, budget=budget)]
 
@@ -233,7 +248,8 @@ def _from_state(cls:CascadeRouter, folder:Path, meta:dict):
 
 # %% ../nbs/12_cascade.ipynb #a48d5901
 def load_replay(bench, # a `Benchmark`
-                verdicts=None) -> ReplayData: # a verdicts file; the shipped verdicts when None
+                verdicts=None, # a verdicts file; the shipped verdicts when None
+               ) -> ReplayData:
     "`replay_data` from the recorded samples of `bench` and the gate's verdicts"
     from adaptivellm.gate import recorded_samples, read_verdicts
     return replay_data(bench, recorded_samples(bench), read_verdicts(verdicts))
@@ -243,7 +259,9 @@ def load_replay(bench, # a `Benchmark`
 def fit_cascade(self:AdaptiveLLM, bench, # the `Benchmark` the router was fitted on
                 train_ids=None, # training problems; all when None
                 data:ReplayData=None, # replay arrays; `load_replay(bench)` when None
-                no_tests:str="accept", k:int=None): # see `CascadeRouter`
+                no_tests:str="accept", # problems without example tests: "accept" or "escalate" (see `Cascade`)
+                k:int=None, # neighbours; chosen by leave-one-out when None (see `CascadeRouter`)
+               ):
     "Fit the cascade part: a `CascadeRouter` over every usable price-ordered chain of the pool; returns self"
     data = load_replay(bench) if data is None else data
     ids = list(bench.problems.index if train_ids is None else train_ids)
@@ -257,7 +275,8 @@ def fit_cascade(self:AdaptiveLLM, bench, # the `Benchmark` the router was fitted
 @patch
 def chains(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
            budget:float=None, # USD per 1,000 problems (expected)
-           lam:float=None) -> list: # the cost weight λ directly
+           lam:float=None, # the cost weight λ directly
+          ) -> list:
     "Per prompt, the models to try in order: the cascade part's chain, or `[selected model]` without one"
     from adaptivellm.router import check_prompts
     if getattr(self, "cascade", None) is None: return [[s.model] for s in self.select(prompts, budget=budget, lam=lam)]

@@ -44,13 +44,17 @@ class DifficultyLevels:
 
 # %% ../nbs/02_clustering.ipynb #ff2a0bf2
 @patch
-def predict(self:DifficultyLevels, medians) -> np.ndarray:
+def predict(self:DifficultyLevels, medians, # one score per problem
+           ) -> np.ndarray: # level per problem, 0 = easiest
     "The level of each score: the interval between boundaries it falls in"
     if self.centers is None: raise RuntimeError("DifficultyLevels is not fitted: call fit(medians) first")
     return np.searchsorted(self.boundaries, _column(medians), side="right")
 
 @patch
-def fit_predict(self:DifficultyLevels, medians) -> np.ndarray: return self.fit(medians).predict(medians)
+def fit_predict(self:DifficultyLevels, medians, # one score per problem
+               ) -> np.ndarray: # level per problem, 0 = easiest
+    "Fit the levels on `medians` and return their levels"
+    return self.fit(medians).predict(medians)
 
 # %% ../nbs/02_clustering.ipynb #ec3eb92d
 @patch
@@ -80,7 +84,8 @@ def plot_levels(medians:pd.Series, # median think length per problem
 # %% ../nbs/02_clustering.ipynb #000ea2e4
 def choose_k(medians, # one score per problem
              ks=range(1, 11), # candidate numbers of levels
-             seed:int=42) -> tuple: # k-means random state
+             seed:int=42, # k-means random state
+            ) -> tuple: # (elbow k, inertia per k)
     "The elbow k of the inertia curve, and the inertia for each k"
     x = _column(medians).reshape(-1, 1)
     inertia = pd.Series({k: KMeans(k, n_init=10, random_state=seed).fit(x).inertia_ for k in ks}, name="inertia")
@@ -88,7 +93,9 @@ def choose_k(medians, # one score per problem
     return knee, inertia
 
 # %% ../nbs/02_clustering.ipynb #b07685b6
-def plot_elbow(inertia:pd.Series, knee=None):
+def plot_elbow(inertia:pd.Series, # k-means inertia per k, from `choose_k`
+               knee=None, # the elbow k to mark; none when None
+              ):
     "Inertia against k, the elbow marked"
     fig, ax = plt.subplots(figsize=(4, 2.6))
     ax.plot(inertia.index, inertia.values, "o-")
@@ -97,7 +104,10 @@ def plot_elbow(inertia:pd.Series, knee=None):
     return fig
 
 # %% ../nbs/02_clustering.ipynb #fade0df6
-def reasoner_levels(bench, k:int=3, seed:int=42) -> pd.DataFrame:
+def reasoner_levels(bench, # a `Benchmark`
+                    k:int=3, # number of levels
+                    seed:int=42, # k-means random state
+                   ) -> pd.DataFrame: # problems x reasoners
     "Levels of every problem from each reasoner's medians (problems with no valid median dropped)"
     cols = {}
     for r in bench.reasoners:
@@ -106,15 +116,18 @@ def reasoner_levels(bench, k:int=3, seed:int=42) -> pd.DataFrame:
     return pd.DataFrame(cols).dropna().astype(int)
 
 # %% ../nbs/02_clustering.ipynb #c23b1b18
-def level_agreement(levels:pd.DataFrame) -> pd.DataFrame:
+def level_agreement(levels:pd.DataFrame, # problems x labelings, e.g. `reasoner_levels`
+                   ) -> pd.DataFrame:
     "ARI and NMI between every pair of columns"
     rows = [dict(a=a, b=b, ari=adjusted_rand_score(levels[a], levels[b]), nmi=normalized_mutual_info_score(levels[a], levels[b]))
             for i, a in enumerate(levels) for b in list(levels)[i+1:]]
     return pd.DataFrame(rows)
 
 # %% ../nbs/02_clustering.ipynb #326ac2c0
-def plot_confusion(a:pd.Series, b:pd.Series, # two labelings of the same problems
-                   ax=None):
+def plot_confusion(a:pd.Series, # one labeling of the problems (rows)
+                   b:pd.Series, # another labeling of the same problems (columns)
+                   ax=None, # axes to draw on; a new figure when None
+                  ):
     "Confusion-matrix heatmap of two labelings"
     labels_a, labels_b = sorted(a.unique()), sorted(b.unique())
     cm = pd.crosstab(a.rename(a.name or "a"), b.rename(b.name or "b")).reindex(index=labels_a, columns=labels_b, fill_value=0)
@@ -123,7 +136,9 @@ def plot_confusion(a:pd.Series, b:pd.Series, # two labelings of the same problem
     return ax
 
 # %% ../nbs/02_clustering.ipynb #b321bb78
-def spearman_by_benchmark(bench, reasoner:str="DeepSeek-R1-Distill-Qwen-32B") -> pd.DataFrame:
+def spearman_by_benchmark(bench, # a `Benchmark`
+                          reasoner:str="DeepSeek-R1-Distill-Qwen-32B", # whose median think lengths to use
+                         ) -> pd.DataFrame:
     "Spearman correlation of median think length with human difficulty, per benchmark that has one"
     df = bench.problems.assign(median=bench.medians(reasoner)).dropna(subset=["human_difficulty", "median"])
     rows = [dict(benchmark=b, n=len(g), rho=spearmanr(g["median"], g.human_difficulty)[0], p=spearmanr(g["median"], g.human_difficulty)[1])
@@ -133,13 +148,17 @@ def spearman_by_benchmark(bench, reasoner:str="DeepSeek-R1-Distill-Qwen-32B") ->
 # %% ../nbs/02_clustering.ipynb #7c802831
 def per_benchmark_levels(score:pd.Series, # one score per problem
                          benchmark:pd.Series, # the benchmark of each problem
-                         k:int=3, seed:int=42) -> pd.Series:
+                         k:int=3, # number of levels
+                         seed:int=42, # k-means random state
+                        ) -> pd.Series:
     "Levels fitted separately within each benchmark, problems without a score dropped"
     parts = [pd.Series(DifficultyLevels(k, seed).fit_predict(s), index=s.index) for _, s in score.dropna().groupby(benchmark)]
     return pd.concat(parts).astype(int)
 
 # %% ../nbs/02_clustering.ipynb #f1ec7401
-def level_pass_rates(bench, criteria:pd.DataFrame) -> pd.DataFrame:
+def level_pass_rates(bench, # a `Benchmark`
+                     criteria:pd.DataFrame, # problems x criteria: the level (0 = easiest) under each
+                    ) -> pd.DataFrame:
     "Mean pool pass rate per (criterion, benchmark, level), with problem counts"
     pool_rate = bench.matrix("pass_rate").mean(axis=1).rename("pass_rate")
     long = criteria.rename_axis("problem_id").reset_index().melt("problem_id", var_name="criterion", value_name="level").dropna()
@@ -147,7 +166,9 @@ def level_pass_rates(bench, criteria:pd.DataFrame) -> pd.DataFrame:
     return long.groupby(["criterion", "benchmark", "level"]).pass_rate.agg(["mean", "count"]).reset_index()
 
 # %% ../nbs/02_clustering.ipynb #bfed6f89
-def level_separation(bench, criteria:pd.DataFrame) -> pd.DataFrame:
+def level_separation(bench, # a `Benchmark`
+                     criteria:pd.DataFrame, # problems x criteria: the level (0 = easiest) under each
+                    ) -> pd.DataFrame:
     "Per criterion and benchmark: monotonic decrease of pool pass rate over levels, spread (easiest - hardest), eta squared"
     pool_rate = bench.matrix("pass_rate").mean(axis=1)
     rows = []

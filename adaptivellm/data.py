@@ -56,7 +56,11 @@ def find_data_dir(path=None, # a data folder; searched for when None
 # %% ../nbs/00_data.ipynb #c69d7a0b
 class BenchmarkError(ValueError):
     "Bad input data: names the file, the line and the field"
-    def __init__(self, path, line:Optional[int], field:Optional[str], msg:str):
+    def __init__(self, path, # the input file at fault
+                 line:Optional[int], # its 1-based line; None when no line applies
+                 field:Optional[str], # the field at fault; None when the whole record is
+                 msg:str, # what is wrong
+                ):
         self.path, self.line, self.field = str(path), line, field
         where = f"{path}" + (f", line {line}" if line else "") + (f", field '{field}'" if field else "")
         super().__init__(f"{where}: {msg}")
@@ -220,13 +224,15 @@ def read_outcomes(path, # a `Result` file, or a `Reconstructed` aggregate file
 # %% ../nbs/00_data.ipynb #4b49b8ec
 BENCHMARK_NAMES = {"HumanEval": "HumanEval", "code_contests": "CodeContests", "LeetCode": "LeetCode"}
 
-def benchmark_of(problem_id:str) -> str:
+def benchmark_of(problem_id:str, # e.g. "HumanEval/0" or "code_contests/12"
+                ) -> str:
     "The display name of the benchmark a problem id belongs to"
     prefix = problem_id.split("/", 1)[0]
     return BENCHMARK_NAMES.get(prefix, prefix)
 
 # %% ../nbs/00_data.ipynb #1bba350e
-def problem_sort_key(problem_id:str) -> tuple:
+def problem_sort_key(problem_id:str, # e.g. "HumanEval/0"
+                    ) -> tuple:
     "Order problems as the paper's files do: HumanEval, CodeContests, LeetCode, then others; by number within each"
     prefix, _, rest = problem_id.partition("/")
     order = list(BENCHMARK_NAMES)
@@ -340,7 +346,8 @@ class ComplexityNet:
     pool: list
     outcomes: pd.DataFrame
 
-def complexitynet_model(label) -> str:
+def complexitynet_model(label, # ComplexityNet's difficulty label, 1 (easiest) to 5
+                       ) -> str:
     "The model ComplexityNet's scripts route a difficulty label (1-5) to"
     return "CodeLlama" if int(label) <= 2 else "GPT3.5" if int(label) <= 4 else "GPT4o"
 
@@ -432,7 +439,8 @@ def matrix(self:Benchmark, column:str="pass_rate", # a column of `outcomes`
 
 # %% ../nbs/00_data.ipynb #a1c6b738
 @patch
-def medians(self:Benchmark, reasoner:str="DeepSeek-R1-Distill-Qwen-32B") -> pd.Series:
+def medians(self:Benchmark, reasoner:str="DeepSeek-R1-Distill-Qwen-32B", # whose think lengths to use
+           ) -> pd.Series:
     "Median think length of `reasoner` per problem"
     if reasoner not in self.reasoners: raise KeyError(f"no reasoner {reasoner!r}; the data has {self.reasoners}")
     return self.cot.xs(reasoner, level="reasoner")["median"].reindex(self.problems.index)
@@ -440,7 +448,8 @@ def medians(self:Benchmark, reasoner:str="DeepSeek-R1-Distill-Qwen-32B") -> pd.S
 # %% ../nbs/00_data.ipynb #506f742c
 def pass_at_k(n:int, # samples drawn
               c:int, # samples that passed
-              k:int) -> float: # samples allowed
+              k:int, # samples allowed
+             ) -> float: # the probability that at least one of `k` samples passes
     "Unbiased pass@k from `n` samples of which `c` passed (Chen et al. 2021)"
     if not 0 <= c <= n or k > n: raise ValueError(f"pass@{k} needs 0 <= c <= n and k <= n, got n={n}, c={c}")
     if n - c < k: return 1.0
@@ -453,7 +462,8 @@ def usd_per_1k(mean_output_tokens, # mean output tokens per problem (scalar or a
     return mean_output_tokens * price_per_mtok / 1e6 * 1000
 
 # %% ../nbs/00_data.ipynb #612be8fa
-def summary_table(bench:Benchmark) -> pd.DataFrame:
+def summary_table(bench:Benchmark, # the benchmarks and pool
+                 ) -> pd.DataFrame:
     "Per model, per benchmark and over all problems: pass@1, pass@5, mean output tokens, USD per 1,000 problems"
     o = bench.outcomes.join(bench.problems.benchmark, on="problem_id").reset_index()
     o["pass@5"] = [pass_at_k(n, c, min(5, n)) for n, c in zip(o.n_samples, o.n_passed)]
@@ -465,7 +475,8 @@ def summary_table(bench:Benchmark) -> pd.DataFrame:
     return t.set_index(["model", "benchmark"]).loc[bench.models].reset_index()
 
 # %% ../nbs/00_data.ipynb #9b0a0dff
-def summary_json(bench:Benchmark) -> dict:
+def summary_json(bench:Benchmark, # the benchmarks and pool
+                ) -> dict:
     "The summary as `{\"data\": str, \"models\": [row, ...]}`"
     rows = summary_table(bench).to_dict(orient="records")
     return {"data": str(bench.data_dir), "source": bench.source, "n_problems": len(bench.problems),

@@ -69,13 +69,15 @@ def _summarise(rows:pd.DataFrame) -> dict:
 # %% ../nbs/07_evaluation.ipynb #adc07bca
 def evaluate_choice(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame (then give `prices`)
                     choice:pd.Series, # problem_id -> chosen model
-                    prices=None) -> dict: # model -> USD per million output tokens; default: `src`'s pool
+                    prices=None, # model -> USD per million output tokens; default: `src`'s pool
+                   ) -> dict:
     "pass@1, pass@5, first-sample pass@1 (and on how many problems it is undefined), mean output tokens, USD per 1,000 problems"
     return _summarise(_chosen(pair_metrics(src, prices), choice))
 
 # %% ../nbs/07_evaluation.ipynb #f80d8940
 def single_choice(ids, # problem ids
-                  model:str) -> pd.Series: # the model chosen everywhere
+                  model:str, # the model chosen everywhere
+                 ) -> pd.Series:
     "The choice of one model on every problem"
     return pd.Series(model, index=pd.Index(list(ids), name="problem_id"), name="model", dtype=object)
 
@@ -97,7 +99,8 @@ def oracle_choice(src, # a `Benchmark`, a `ComplexityNet`, or an outcomes frame 
 
 # %% ../nbs/07_evaluation.ipynb #4efec793
 def paper_score_oracle_choice(bench, # a `Benchmark`
-                              ids) -> pd.Series: # problem ids
+                              ids, # problem ids
+                             ) -> pd.Series:
     "Per problem the model with the best cost-performance score (the paper's label)"
     return best_models(cost_performance_scores(bench)).loc[list(ids)].astype(object)
 
@@ -137,7 +140,8 @@ def _published_rows(bench, ids) -> list:
 # %% ../nbs/07_evaluation.ipynb #481d7f2a
 def baseline_rows(bench, # a `Benchmark`
                   test_ids, # the problems to evaluate on
-                  seed:int=0) -> list: # seed of the random baseline
+                  seed:int=0, # seed of the random baseline
+                 ) -> list:
     "One row (method and metrics) per baseline: each single model, random, the two oracles, ComplexityNet, the published selectors"
     ids = list(test_ids)
     rows = [{"method": f"single:{m}", **evaluate_choice(bench, single_choice(ids, m))} for m in bench.models]
@@ -190,7 +194,8 @@ def frontier_at(frontier:pd.DataFrame, # vertices from `convex_frontier`
 def aiq(points, # (cost, quality) points of a router's sweep (see `convex_frontier`)
         c_min:float, # lower cost: the cheapest single model's
         c_max:float, # upper cost: the most expensive single model's
-        below:str="zero") -> float: # quality below the router's cheapest point: "zero" or "first"
+        below:str="zero", # quality below the router's cheapest point: "zero" or "first"
+       ) -> float:
     "RouterBench's AIQ: the mean quality of the non-decreasing convex frontier over [c_min, c_max]"
     if not c_max > c_min: raise ValueError(f"need c_max > c_min, got [{c_min}, {c_max}]")
     f = convex_frontier(points)
@@ -249,7 +254,8 @@ def oracle_frontier_points(src, # a `Benchmark`, a `ComplexityNet`, or an outcom
 # %% ../nbs/07_evaluation.ipynb #53719210
 def pgr_curve(strong_pass, # per problem, the strong model's quality (e.g. pass rate)
               weak_pass, # per problem, the weak model's quality
-              strong_score) -> tuple: # per problem, how much the router prefers the strong model
+              strong_score, # per problem, how much the router prefers the strong model
+             ) -> tuple:
     "(share of calls to the strong model, performance gap recovered) at every threshold of `strong_score`"
     s, w, r = (np.asarray(a, float) for a in (strong_pass, weak_pass, strong_score))
     if not len(s) or not s.shape == w.shape == r.shape or not np.isfinite(np.r_[s, w, r]).all(): raise ValueError("need equally long, non-empty, finite arrays")
@@ -266,8 +272,11 @@ def _first_reach(x, y, level:float) -> float:
     i = int(np.argmax(y >= level - 1e-12))
     return float(x[0]) if i == 0 else float(x[i-1] + (level - y[i-1]) / (y[i] - y[i-1]) * (x[i] - x[i-1]))
 
-def apgr_cpt(strong_pass, weak_pass, strong_score, # as in `pgr_curve`
-             levels=(0.5, 0.8)) -> dict: # PGR levels of the CPTs reported
+def apgr_cpt(strong_pass, # per problem, the strong model's quality (as in `pgr_curve`)
+             weak_pass, # per problem, the weak model's quality
+             strong_score, # per problem, how much the router prefers the strong model
+             levels=(0.5, 0.8), # PGR levels of the CPTs reported
+            ) -> dict:
     "RouteLLM's APGR and CPT(x%) of a two-model router"
     x, y = pgr_curve(strong_pass, weak_pass, strong_score)
     return {"APGR": float(np.trapezoid(y, x)), **{f"CPT({lv:.0%})": _first_reach(x, y, lv) for lv in levels}}

@@ -137,7 +137,8 @@ def _code_block(prompt:str) -> str:
     m = re.search(r"```(?:python3?|py)?\n(.*?)```", prompt, re.S)
     return m.group(1) if m else prompt
 
-def humaneval_examples(prompt:str) -> ExampleTests: # a HumanEval-style prompt: a function signature with a docstring
+def humaneval_examples(prompt:str, # a HumanEval-style prompt: a function signature with a docstring
+                      ) -> ExampleTests:
     "The doctest and prose examples of the prompt's functions, as calls with expected values"
     code = _code_block(prompt)
     defs = re.findall(r"^def (\w+)\(([^)]*)\)", code, re.M)
@@ -159,7 +160,8 @@ def _signature(prompt:str) -> tuple:
 # %% ../nbs/11_examples.ipynb #4dd76e92
 _LC_PAIR = re.compile(r"\*\*Input:?\*\*:?\s*(.*?)\s*\n\s*\*\*Output:?\*\*:?\s*(.*?)\s*(?:\n|$)", re.S)
 
-def leetcode_examples(prompt:str) -> ExampleTests: # a LeetCode statement with its `class Solution` signature
+def leetcode_examples(prompt:str, # a LeetCode statement with its `class Solution` signature
+                     ) -> ExampleTests:
     "Each **Input:**/**Output:** pair as a call of the `Solution` method"
     name, params = _signature(prompt)
     if not name or not params: return ExampleTests("none")
@@ -176,7 +178,8 @@ def leetcode_examples(prompt:str) -> ExampleTests: # a LeetCode statement with i
 _SECTION = re.compile(r"\n(?:Examples?)\n(.*?)(?=\nNote\n|\nPlease implement|\Z)", re.S)
 _BLOCK = re.compile(r"(?:^|\n)Input\n(.*?)\nOutput\n(.*?)(?=\nInput\n|\Z)", re.S)
 
-def stdio_examples(prompt:str) -> ExampleTests: # a CodeContests-style statement
+def stdio_examples(prompt:str, # a CodeContests-style statement
+                  ) -> ExampleTests:
     "Each Input/Output pair of the statement's Example(s) section, as stdin text and expected stdout"
     if re.search(r"\nInteraction\n", prompt): return ExampleTests("none")
     sec = _SECTION.search(prompt)
@@ -187,7 +190,8 @@ def stdio_examples(prompt:str) -> ExampleTests: # a CodeContests-style statement
 # %% ../nbs/11_examples.ipynb #fbdf4eca
 _READERS = {"HumanEval": humaneval_examples, "LeetCode": leetcode_examples, "CodeContests": stdio_examples}
 
-def statement_kind(prompt:str) -> str:
+def statement_kind(prompt:str, # the problem statement
+                  ) -> str:
     "Which benchmark's format `prompt` is written in: LeetCode, CodeContests or HumanEval"
     if _signature(prompt)[0]: return "LeetCode"
     if _SECTION.search(prompt) and _BLOCK.search(prompt): return "CodeContests"
@@ -202,7 +206,8 @@ def example_tests(prompt:str, # the problem statement
     return _READERS[benchmark](prompt)
 
 # %% ../nbs/11_examples.ipynb #78dc7565
-def coverage_table(problems) -> "pd.DataFrame": # a frame with `benchmark` and `prompt` columns, e.g. `Benchmark.problems`
+def coverage_table(problems, # a frame with `benchmark` and `prompt` columns, e.g. `Benchmark.problems`
+                  ) -> "pd.DataFrame":
     "Per benchmark: problems, those with at least one example test, their share, and tests per problem"
     import pandas as pd
     n = problems.apply(lambda r: len(example_tests(r.prompt, r.benchmark)), axis=1)
@@ -262,7 +267,8 @@ def _stdio_runner(source:str, cases:list, any_case:bool):
 
 # %% ../nbs/11_examples.ipynb #caae000b
 @patch
-def script(self:ExampleTests, program:str) -> str: # the candidate program
+def script(self:ExampleTests, program:str, # the candidate program
+          ) -> str:
     "The whole source that checks `program` against these examples in the sandbox"
     if self.kind == "call": return f"{self.prelude}\n{program}\n\nimport math\n{_call_checks(self)}"
     if self.kind == "stdio":
@@ -295,8 +301,11 @@ def check_answer(response:str, # a model's answer (markdown with a code block, o
 
 # %% ../nbs/11_examples.ipynb #fa4e1d3f
 def check_many(jobs:list, # (response, `ExampleTests`) pairs
-               timeout:float=5.0, workers:int=2, # seconds per answer; answers checked at once
-               isolate:bool|None=None, progress:bool=True) -> list:
+               timeout:float=5.0, # wall-clock seconds per answer, all its examples together
+               workers:int=2, # answers checked at once
+               isolate:bool|None=None, # OS isolation, as in `run_tests`
+               progress:bool=True, # show a progress bar
+              ) -> list: # a `Verdict` per job
     "`check_answer` on every job, `workers` at a time, in the jobs' order"
     todo = [i for i, (_, t) in enumerate(jobs) if len(t)]
     runs = run_many([(jobs[i][1].script(extract_code(jobs[i][0])), "") for i in todo], timeout=timeout, workers=workers,

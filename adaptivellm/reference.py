@@ -14,13 +14,15 @@ from .utility import CostAwareSelector
 from .io import json_float
 
 # %% ../nbs/05b_reference_selectors.ipynb #923f64c8
-def unit_rows(X:np.ndarray) -> np.ndarray: # problems x dimensions
+def unit_rows(X:np.ndarray, # problems x dimensions
+             ) -> np.ndarray:
     "Rows scaled to unit length, as float64 (zero rows stay zero)"
     X = np.asarray(X, np.float64)
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 def nearest(sim:np.ndarray, # similarities, queries x training problems
-            k:int) -> np.ndarray: # how many neighbours per query
+            k:int, # how many neighbours per query
+           ) -> np.ndarray: # queries x k column indices
     "Indices of the `k` largest similarities per row, most similar first (ties to the earlier column)"
     return np.argsort(-sim, axis=1, kind="stable")[:, :k]
 
@@ -89,7 +91,8 @@ def fit(self:RandomSelector, X, # problems x features (only checked)
 
 # %% ../nbs/05b_reference_selectors.ipynb #0258bec8
 @patch
-def mixture(self:RandomSelector, usd_per_1k:float=None) -> pd.Series: # budget; `self.budget` when None
+def mixture(self:RandomSelector, usd_per_1k:float=None, # budget in USD per 1,000 problems; `self.budget` when None
+           ) -> pd.Series:
     "The probability of picking each pool model"
     b, M = self.budget if usd_per_1k is None else usd_per_1k, len(self.models)
     if b is None: return pd.Series(np.full(M, 1 / M), index=self.models)
@@ -102,7 +105,8 @@ def mixture(self:RandomSelector, usd_per_1k:float=None) -> pd.Series: # budget; 
 
 @patch
 def proba(self:RandomSelector, X, # problems x features
-          index=None) -> pd.DataFrame: # row labels of the result
+          index=None, # row labels of the result
+         ) -> pd.DataFrame:
     "Each model's probability of being picked, the same for every problem (problems x models)"
     return pd.DataFrame(np.tile(self.mixture().to_numpy(), (len(as_matrix(X)), 1)), index=index, columns=self.models)
 
@@ -117,7 +121,8 @@ def _shares(w:np.ndarray, n:int) -> np.ndarray:
 @patch
 def select(self:RandomSelector, X, # problems x features
            lam=None, # refused: a random router has no λ
-           budget:float=None) -> list: # USD per 1,000 problems; `self.budget` when None
+           budget:float=None, # USD per 1,000 problems; `self.budget` when None
+          ) -> list: # a pool model name per problem
     "Each model for its share `mixture(budget)` of the rows of X, assigned by a seeded random permutation"
     if lam is not None: raise ValueError("RandomSelector has no λ; give a `budget` (USD per 1,000 problems)")
     w, n = self.mixture(budget).to_numpy(), len(as_matrix(X))

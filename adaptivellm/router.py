@@ -40,7 +40,8 @@ SELECTORS = SELECTOR_NAMES  # deprecated: the old name of `SELECTOR_NAMES`
 # %% ../nbs/06_router.ipynb #87325b8a
 PAPER_REASONER = "DeepSeek-R1-Distill-Qwen-32B"
 
-def default_reasoner(bench) -> str:
+def default_reasoner(bench, # a `Benchmark`
+                    ) -> str:
     "The paper's reasoner when the data has it, else the first one found (said aloud)"
     if PAPER_REASONER in bench.reasoners: return PAPER_REASONER
     if not bench.reasoners: raise ValueError(f"{bench.data_dir} has no Thinking_Length/ files: difficulty levels need think lengths")
@@ -80,7 +81,8 @@ def _listed_files(folder:Path) -> list:
                   if p.is_file() and p.name not in (MANIFEST, MANIFEST_SUM) and not any(s.startswith(".") for s in p.relative_to(folder).parts))
 
 # %% ../nbs/06_router.ipynb #055777d2
-def write_manifest(folder:Path):
+def write_manifest(folder:Path, # a router folder with every file written
+                  ):
     "Record the sha256 of every file of `folder`, and of the record itself"
     files = {f: _sha256(folder/f) for f in _listed_files(folder)}
     (folder/MANIFEST).write_text(json.dumps({"files": files}, indent=1))
@@ -90,7 +92,8 @@ class RouterFolderError(ValueError):
     "A saved router folder that is incomplete or was changed after saving"
 
 # %% ../nbs/06_router.ipynb #dbdd9010
-def verify_manifest(folder:Path):
+def verify_manifest(folder:Path, # a saved router folder
+                   ):
     "Refuse `folder` unless every file is exactly as saved: none changed, missing or added"
     folder = Path(folder)
     for f in (MANIFEST, MANIFEST_SUM):
@@ -148,7 +151,8 @@ def fit(cls:AdaptiveLLM, bench, # the `Benchmark` to learn from
     return cls(list(bench.pool), enc, sel, selector, levels, info)
 
 # %% ../nbs/06_router.ipynb #f122ea8f
-def check_prompts(prompts) -> list: # one prompt, or an iterable of prompts
+def check_prompts(prompts, # one prompt, or an iterable of prompts
+                 ) -> list:
     "Prompts as a list of non-empty strings; a `ValueError` naming the first bad one"
     if isinstance(prompts, str): prompts = [prompts]
     prompts = list(prompts)
@@ -160,7 +164,8 @@ def check_prompts(prompts) -> list: # one prompt, or an iterable of prompts
 @patch
 def select(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
            budget:float=None, # USD per 1,000 problems to stay within (expected); cost-aware selectors only
-           lam:float=None) -> list: # the cost weight λ directly; cost-aware selectors only
+           lam:float=None, # the cost weight λ directly; cost-aware selectors only
+          ) -> list: # a `Selection` per prompt
     "The `Selection` for each prompt"
     X = self.encoder.encode(check_prompts(prompts))
     choice = self.selector.select(X, lam=lam, budget=budget)
@@ -184,7 +189,8 @@ def _metadata(self:AdaptiveLLM) -> dict:
 
 # %% ../nbs/06_router.ipynb #221ca3a3
 @patch
-def save(self:AdaptiveLLM, path) -> Path: # folder to write; a router saved there before is replaced
+def save(self:AdaptiveLLM, path, # folder to write; a router saved there before is replaced
+        ) -> Path:
     "Write encoder, selector, metadata and manifest to `path` atomically"
     path = Path(path)
     def write(tmp):
