@@ -13,6 +13,7 @@ from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from .data import BenchmarkError, load_benchmark, read_jsonl, benchmark_of
 from .examples import example_tests, check_many
+from .io import append_jsonl, done_rows
 
 # %% ../nbs/11a_gate.ipynb #b6bc041e
 def _result_files(data_dir:Path, models:list) -> list:
@@ -44,12 +45,6 @@ def shipped_verdicts() -> Path:
 
 def _key(r:dict) -> tuple: return (r["problem_id"], r["model"], int(r["sample"]))
 
-def _done_rows(path:Path) -> list:
-    "Rows already written to `path` (a torn last line, from an interrupted write, is dropped)"
-    if not path.exists(): return []
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    return [json.loads(l) for l in lines if l.endswith("\n") and l.strip()]
-
 # %% ../nbs/11a_gate.ipynb #6a37b559
 def gate_verdicts(bench, # a `Benchmark`
                   out, # JSONL file of verdicts; rows already there are kept and skipped
@@ -59,18 +54,17 @@ def gate_verdicts(bench, # a `Benchmark`
     "Run every recorded answer on its statement's examples; one row per answer: verdict, status, seconds"
     out, df = Path(out), recorded_samples(bench, with_text=True)
     if limit is not None: df = df.iloc[:limit]
-    done = {_key(r): r for r in _done_rows(out)}
+    done = {_key(r): r for r in done_rows(out)}  # a torn last line is cut away
     todo = [k for k in df.index if k not in done]
     tests = {p: example_tests(bench.problems.prompt[p], benchmark_of(p)) for p in df.index.unique("problem_id")}
-    if out.exists(): out.write_text("".join(json.dumps(r) + "\n" for r in done.values()), encoding="utf-8")  # drop a torn line
-    with open(out, "a", encoding="utf-8") as f, tqdm(total=len(todo), disable=not progress, desc="gate") as bar:
+    with open(out, "ab", buffering=0) as f, tqdm(total=len(todo), disable=not progress, desc="gate") as bar:
         for i in range(0, len(todo), chunk):
             keys = todo[i:i + chunk]
             for k, v in zip(keys, check_many([(df.response[k], tests[k[0]]) for k in keys], timeout, workers, progress=False)):
                 r = dict(problem_id=k[0], model=k[1], sample=k[2], verdict=v.verdict, status=v.status, seconds=round(v.seconds, 3),
                          output=v.output[-160:] if v.verdict == "fail" else "")
-                f.write(json.dumps(r) + "\n"); done[k] = r
-            f.flush(); bar.update(len(keys))
+                append_jsonl(f, r); done[k] = r
+            bar.update(len(keys))
     return _verdict_frame(list(done.values()))
 
 # %% ../nbs/11a_gate.ipynb #b4ed6ccb

@@ -15,7 +15,7 @@ from fastcore.script import Param, call_parse
 from tqdm.auto import tqdm
 from .data import BenchmarkError, read_jsonl, read_outcomes
 from .client import chat_client
-from .io import atomic_write
+from .io import append_jsonl, atomic_write, done_rows
 from .execution import run_many, run_tests
 
 # %% ../nbs/09b_labels.ipynb #2d9cf055
@@ -151,14 +151,8 @@ def _sample(client, model:str, prompt:str, n:int, temperature:float, max_tokens:
 
 # %% ../nbs/09b_labels.ipynb #a88e32a4
 def _finished(out:Path, partial:Path) -> list:
-    "Records already generated: from `partial` if present, else from a finished `out`; a torn last line is dropped"
-    src = partial if partial.exists() else out if out.exists() else None
-    if src is None: return []
-    lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        warnings.warn(f"{src}: dropping an incomplete last line (interrupted write); that problem is generated again")
-        lines = lines[:-1]
-    return [json.loads(l) for l in lines if l.strip()]
+    "Records already generated: from `partial` if present, else from a finished `out` (`done_rows`: a torn last line is cut away)"
+    return done_rows(partial if partial.exists() else out)
 
 # %% ../nbs/09b_labels.ipynb #5d2ee67e
 @call_parse
@@ -180,13 +174,13 @@ def generate(base_url:Param("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8
     have = {r["id"] for r in done}
     client = chat_client(base_url, api_key_env, timeout, max_retries=retries)
     _write_jsonl(partial, done)  # atomically: a crash now loses nothing already generated
-    with open(partial, "a", encoding="utf-8") as f:
+    with open(partial, "ab", buffering=0) as f:
         for r in tqdm([r for r in recs if r["id"] not in have], desc=f"generating with {model}"):
             try: rec = {"id": r["id"], "prompt": r["prompt"], **_sample(client, model, r["prompt"], n, temperature, max_tokens, seed)}
             except Exception as e:
                 print(f"stopped at {r['id']}: {e!r}\n{partial} keeps the finished problems; rerun to resume", file=sys.stderr)
                 return 1
-            f.write(json.dumps(rec) + "\n"); f.flush(); os.fsync(f.fileno())
+            append_jsonl(f, rec)
     os.replace(partial, out_p)
     print(f"{out}: {len(recs)} prompts ({len(have)} resumed)")
 

@@ -1,10 +1,13 @@
-"""The one fake OpenAI-compatible chat server of the test suite (and of `benchmarks/serve.py`), on 127.0.0.1.
+"""The one fake OpenAI-compatible chat server of the test suite, of the notebooks' live examples (`00b_client`,
+`01_difficulty`, `09b_labels`, `13_solve` put this folder on `sys.path`) and of `benchmarks/serve.py`, on 127.0.0.1.
 
 `FakeOpenAI(respond)` answers `POST /v1/chat/completions` with whatever `respond(request, n)` returns, where
 `request` is the parsed JSON body and `n` counts the requests seen so far for the same model and last message: a
 `dict` is a 200 body, a `(status, body)` or `(status, body, headers)` tuple anything else. It records
 what tests check: `calls` (per last message), `models` (per model name), `auth` (Authorization headers)
-and `seeds`. `pool_respond` plays several pool models at once (see `POOL_MODELS`)."""
+and `seeds`. Use it as a context manager, or `start()` it and `stop()` it (a notebook's server outlives
+a cell). `chat`, `thinking` and `error` build the replies; `pool_respond` plays several pool models at once
+(see `POOL_MODELS`)."""
 import json, socket, threading, time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +21,18 @@ def chat(model, content, prompt_tokens=1, completion_tokens=1, **message):
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content, **message}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens}}
+
+
+def thinking(model, think, answer, style="r1", **kw):
+    "A chat.completion body reasoning `think` before `answer`, in a reasoning model's `style` (see `THINK_STYLES`)"
+    if style == "sep": return chat(model, answer, reasoning_content=think, **kw)
+    if style == "tags": return chat(model, f"<think>{think}</think>\n{answer}", **kw)
+    if style == "r1": return chat(model, f"{think}</think>\n{answer}", **kw)
+    raise ValueError(f"unknown style {style!r}: one of {THINK_STYLES}")
+
+THINK_STYLES = ("sep",   # a server's reasoning parser split it off: `message.reasoning_content`
+                "tags",  # in the content, inside <think>...</think>
+                "r1")    # in the content, closed by </think> only: DeepSeek-R1's chat template opened the block in the prompt
 
 
 def error(status, message, headers=None):
@@ -68,13 +83,18 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.calls, self.models, self.pairs, self.auth, self.seeds = Counter(), Counter(), Counter(), set(), []
         self.url = f"http://127.0.0.1:{self.server_address[1]}/v1"
 
-    def __enter__(self):
+    def start(self):
+        "Serve in a daemon thread; returns the server"
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
-    def __exit__(self, *exc):
+    def stop(self):
+        "Stop serving and close the socket"
         self.shutdown(); self.server_close(); self._thread.join(5)
+
+    def __enter__(self): return self.start()
+    def __exit__(self, *exc): self.stop()
 
 
 # Several pool models in one server. Known problems are HumanEval tasks: "right" answers them with the

@@ -86,7 +86,7 @@ def test_generate_drops_a_torn_last_line(server, tmp_path):
     good = {"id": "HumanEval/0", "prompt": PROMPTS[0]["prompt"], "responses": ["x", "y"], "output_token_counts": [1, 2]}
     (tmp_path / "responses.jsonl.partial").write_text(json.dumps(good) + "\n" + '{"id": "HumanEval/4", "promp')
     res = _generate(server, tmp_path)
-    assert "incomplete last line" in res.stderr
+    assert "removed a partial last line" in res.stderr
     assert calls_by_id(server) == Counter({"HumanEval/4": 2, "HumanEval/7": 2})
     assert _read(tmp_path / "responses.jsonl")[0] == good
 

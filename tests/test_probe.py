@@ -9,7 +9,7 @@ import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
 import pytest
-from fakeopenai import FakeOpenAI, chat, error
+from fakeopenai import FakeOpenAI, error, thinking
 
 from adaptivellm.difficulty import CotProbe, ProbeError, median_think_length
 
@@ -31,9 +31,7 @@ def respond(req, n):
     if "BAD400" in prompt: return error(400, "prompt too long for the context")
     if "SLOW" in prompt and n == 1: time.sleep(TIMEOUT * 3)
     think = ("let me think. " * expected(prompt))[: expected(prompt)]
-    if model == "sep": return chat(model, "```python\npass\n```", reasoning_content=think)
-    if model == "tags": return chat(model, f"<think>{think}</think>\n```python\npass\n```")
-    return chat(model, f"{think}</think>\n```python\npass\n```")  # "r1": the chat template opened the block in the prompt
+    return thinking(model, think, "```python\npass\n```", style=model)  # the model's name is its style: sep, tags, r1
 
 
 @pytest.fixture

@@ -6,24 +6,17 @@ the in-process guard is tested everywhere. Every run is bounded by a timeout of 
 import os, socket, threading, time
 from pathlib import Path
 import pytest
-from adaptivellm.execution import SandboxLimits, os_isolation, run_many, run_tests, _SLOTS, _live_owner
+from adaptivellm.execution import SandboxLimits, os_isolation, run_many, run_tests, sandbox_status
 
 ISOLATED = os_isolation()
 needs_os = pytest.mark.skipif(not ISOLATED, reason="OS isolation unavailable (needs root and namespaces)")
-SLOT_UIDS = set(range(100_000_000 + os.getpid() * 64, 100_000_000 + os.getpid() * 64 + 64))
-
-
-def _sandbox_processes() -> list:
-    "Live processes owned by this harness's sandbox users"
-    return [int(s.parent.name) for s in Path("/proc").glob("[0-9]*/status") if _live_owner(s) in SLOT_UIDS]
 
 
 @pytest.fixture(autouse=True)
 def healthy_afterwards():
     "After each hostile run: no sandbox process is left, all slots are free, and a plain program still passes"
     yield
-    assert _sandbox_processes() == []
-    assert _SLOTS.qsize() == 64
+    assert sandbox_status() == {"free_slots": 64, "processes": []}
     assert run_tests("x = 1", "assert x == 1", timeout=5).status == "passed"
 
 
