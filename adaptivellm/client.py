@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 _WARNED = set()  # variables already reported unset
 
 # %% ../nbs/00b_client.ipynb #26e08324
-def api_key(api_key_env:str="OPENAI_API_KEY") -> str: # environment variable holding the key
+def api_key(api_key_env:str="OPENAI_API_KEY" # environment variable holding the key
+           ) -> str:
     "The key in `$api_key_env`, else the placeholder `EMPTY` (said aloud, once per variable)"
     key = os.environ.get(api_key_env)
     if key: return key
@@ -33,28 +34,33 @@ def chat_client(base_url:str, # e.g. http://127.0.0.1:8000/v1
     return openai.OpenAI(base_url=base_url, api_key=api_key(api_key_env), timeout=timeout, max_retries=max_retries)
 
 # %% ../nbs/00b_client.ipynb #e2cc1cf0
-def status_of(e:Exception) -> int|None: # a failure raised by the client
+def status_of(e:Exception # a failure raised by the client
+             ) -> int|None:
     "The HTTP status of `e`, None when it never got one (timeout, connection error, other)"
     return e.status_code if isinstance(e, openai.APIStatusError) else None
 
-def is_transient(e:Exception) -> bool:
+def is_transient(e:Exception, # a failure raised by the client
+                ) -> bool:
     "Whether retrying `e` may help: timeouts, connection errors, 408, 409, 429, 5xx"
     s = status_of(e)
     return isinstance(e, openai.APIConnectionError) or (s is not None and (s in (408, 409, 429) or s >= 500))
 
-def is_fatal(e:Exception) -> bool:
+def is_fatal(e:Exception, # a failure raised by the client
+            ) -> bool:
     "Whether `e` will hit every request to the endpoint (bad key, URL or model)"
     return status_of(e) in (401, 403, 404)
 
 # %% ../nbs/00b_client.ipynb #99203959
-def describe(e:Exception) -> str:
+def describe(e:Exception, # a failure raised by the client
+            ) -> str:
     "A one-line account of a request's failure"
     if isinstance(e, openai.APITimeoutError): return "request timed out"
     if isinstance(e, openai.APIConnectionError): return f"connection error ({e.__cause__ or e})"
     if (s := status_of(e)) is not None: return f"HTTP {s}: {e.message}"
     return f"{type(e).__name__}: {e}"
 
-def retry_after(e:Exception) -> float:
+def retry_after(e:Exception, # a failure raised by the client
+               ) -> float:
     "The server's Retry-After in seconds, 0 when absent or not a number"
     try: return max(0., float(e.response.headers.get("retry-after")))
     except (AttributeError, TypeError, ValueError): return 0.

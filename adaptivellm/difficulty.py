@@ -77,7 +77,8 @@ class CotProbe:
                  max_delay:float=60., # cap on one backoff, Retry-After included
                  seed:int|None=0, # seeds the backoff jitter and each request's sampling seed; None sends none
                  api_key_env:str="OPENAI_API_KEY", # environment variable holding the API key
-                 tokenizer=None): # count tokens with this tokenizer instead of characters
+                 tokenizer=None # count tokens with this tokenizer instead of characters
+                ):
         store_attr()
         self.rng, self._lock = random.Random(seed), threading.Lock()
         self.client = chat_client(base_url, api_key_env, timeout, max_retries=0)  # retried here, with seeded backoff
@@ -85,7 +86,8 @@ class CotProbe:
 # %% ../nbs/01_difficulty.ipynb #6508372e
 @patch
 def _backoff(self:CotProbe, attempt:int, # tries made so far (1 after the first failure)
-             err:Exception=None): # the failure, for its Retry-After
+             err:Exception=None # the failure, for its Retry-After
+            ):
     "Seconds to wait before the next try"
     with self._lock: jitter = 0.5 + self.rng.random()
     return min(self.max_delay, max(self.base_delay * 2**(attempt - 1) * jitter, retry_after(err)))
@@ -93,7 +95,8 @@ def _backoff(self:CotProbe, attempt:int, # tries made so far (1 after the first 
 # %% ../nbs/01_difficulty.ipynb #5f81fe8b
 @patch
 def _with_retry(self:CotProbe, fn, # makes one request
-                what:str): # names the request in messages
+                what:str # names the request in messages
+               ):
     "Call `fn`, retrying transient failures with backoff; raise the last failure when out of tries"
     for attempt in range(1, self.max_attempts + 1):
         try: return fn()
@@ -119,7 +122,8 @@ def _complete(self:CotProbe, prompt:str, seed:int|None=None):
 
 # %% ../nbs/01_difficulty.ipynb #7263c0b8
 @patch
-def reasoning_length(self:CotProbe, message) -> int:
+def reasoning_length(self:CotProbe, message, # a chat reply's message (`reasoning_content`, or `<think>` text in `content`)
+                    ) -> int:
     "Think length of a response message: its separate reasoning if the server gives one, else its `<think>` tags"
     sep = getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)
     if isinstance(sep, str) and sep: return _measure(sep, self.tokenizer)

@@ -154,7 +154,8 @@ def _kill_group(p:subprocess.Popen, uid:int|None):
 # %% ../nbs/09_execution.ipynb #5f342ea1
 _ISOLATION = {}
 
-def os_isolation(require:bool|None=None) -> bool: # None: use it when available; True: demand it; False: off
+def os_isolation(require:bool|None=None # None: use it when available; True: demand it; False: off
+                ) -> bool:
     "Whether programs run under OS isolation (namespaces, own user id, private tmpfs)"
     if require is False: return False
     if "ok" not in _ISOLATION:
@@ -280,7 +281,8 @@ def metric_path() -> str:
 _MOVED_TO_LABELS = {"extract_code", "humaneval_problems", "humaneval_tests", "humaneval_prompt", "BENCHMARK_TESTS", "benchmark_tests", "read_records",
                     "run_responses", "label_responses", "recheck", "agreement_table", "disagreement_causes", "execute", "generate"}
 
-def __getattr__(name:str): # a name that moved to `adaptivellm.labels`
+def __getattr__(name:str # a name that moved to `adaptivellm.labels`
+               ):
     "Import names that moved to `adaptivellm.labels` from there"
     if name in _MOVED_TO_LABELS:
         from adaptivellm import labels

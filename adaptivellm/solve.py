@@ -62,7 +62,8 @@ class LivePool:
                  timeout:float=120., # seconds per try
                  max_retries:int=2, # retries of a transient failure
                  max_failures:int=3, # failed calls in a row that make a model rest
-                 rest:float=30.): # seconds a failing model is skipped
+                 rest:float=30. # seconds a failing model is skipped
+                ):
         self.specs = {m.name: m for m in (load_pool(pool) if isinstance(pool, (str, Path)) else pool)}
         self.clients = {n: chat_client(m.base_url, m.api_key_env or "OPENAI_API_KEY", timeout, max_retries)
                         for n, m in self.specs.items() if m.base_url}
@@ -70,7 +71,8 @@ class LivePool:
 
 # %% ../nbs/13_solve.ipynb #c49ebef4
 @patch
-def check(self:LivePool, names) -> None: # models a chain may try
+def check(self:LivePool, names # models a chain may try
+         ) -> None:
     "Raise a clear error for models missing from the pool or without a `base_url`"
     if missing := sorted(set(names) - set(self.specs)): raise ValueError(f"the pool file has no entry for {missing}")
     if no_url := sorted(set(names) - set(self.clients)): raise ValueError(f"pool entries without a base_url cannot be called: {no_url}")
@@ -84,13 +86,17 @@ def _note(self:LivePool, name:str, ok:bool):
         if self.failures[name] >= self.max_failures: self.until[name], self.failures[name] = time.monotonic() + self.rest, 0
 
 @patch
-def resting(self:LivePool, name:str) -> bool: # a pool model
+def resting(self:LivePool, name:str # a pool model
+           ) -> bool:
     "Whether `name` is skipped for now after failing too often"
     return time.monotonic() < self.until.get(name, 0)
 
 # %% ../nbs/13_solve.ipynb #dc744e5e
 @patch
-def cost(self:LivePool, name:str, input_tokens:int, output_tokens:int) -> float:
+def cost(self:LivePool, name:str, # a pool model
+         input_tokens:int, # prompt tokens of the call
+         output_tokens:int, # completion tokens of the call
+        ) -> float:
     "USD of one call at the pool's prices (input tokens free when the entry gives no input price)"
     m = self.specs[name]
     return (input_tokens * (m.input_price_per_mtok or 0.) + output_tokens * m.price_per_mtok) / 1e6
@@ -99,7 +105,8 @@ def cost(self:LivePool, name:str, input_tokens:int, output_tokens:int) -> float:
 @patch
 def call(self:LivePool, name:str, # a pool model
          messages:list, # chat messages, OpenAI format
-         **params) -> tuple: # sampling parameters passed on (temperature, max_tokens, ...)
+         **params # sampling parameters passed on (temperature, max_tokens, ...)
+        ) -> tuple:
     "Model `name`'s answer to `messages` (None when it failed) and the `Attempt` that accounts for it"
     if self.resting(name): return None, Attempt(name, "skipped", error=f"skipped: failed {self.max_failures} calls in a row")
     t0, create = time.perf_counter(), self.clients[name].chat.completions.with_raw_response.create  # raw: the JSON as sent
@@ -121,14 +128,16 @@ def _tests_for(prompt:str, tests=None):
 
 def verdict(response:str, # a model's answer (markdown)
             tests, # Python assertions (str), `examples.ExampleTests`, or None
-            timeout:float=5.) -> str: # seconds the sandboxed run may take
+            timeout:float=5. # seconds the sandboxed run may take
+           ) -> str:
     "`pass`, `fail` or `no-tests` for `response`"
     if tests is None: return "no-tests"
     if isinstance(tests, str): return "pass" if run_tests(extract_code(response), tests, timeout).passed else "fail"
     return check_answer(response, tests, timeout).verdict
 
 # %% ../nbs/13_solve.ipynb #adf49f3e
-def no_tests_policy(router) -> str: # a fitted `AdaptiveLLM`
+def no_tests_policy(router # a fitted `AdaptiveLLM`
+                   ) -> str:
     "What to do with a problem without tests: the cascade part's policy, `accept` without one"
     return getattr(getattr(router, "cascade", None), "no_tests", "accept")
 
@@ -138,7 +147,9 @@ def _last_resort(pool:list) -> str:
 
 def chains(router, # a fitted `AdaptiveLLM`
            prompts:list, # the prompts to route
-           budget:float=None, lam:float=None) -> list: # as in `AdaptiveLLM.select`
+           budget:float=None, # USD per 1,000 prompts, as in `AdaptiveLLM.select`
+           lam:float=None, # or the cost weight λ
+          ) -> list:
     "The models to try for each prompt, in order"
     if getattr(router, "cascade", None) is not None: return router.chains(prompts, budget=budget, lam=lam)
     top = _last_resort(router.pool)
@@ -152,7 +163,8 @@ def solve_one(prompt:str, # the task, sent as one user message unless `messages`
               messages:list=None, # the full conversation, when it is more than `prompt`
               timeout:float=5., # seconds a sandboxed check may take
               no_tests:str="accept", # without tests: "accept" the first answer, or "escalate" to the last model
-              **params) -> Solution: # sampling parameters passed on to each model
+              **params # sampling parameters passed on to each model
+             ) -> Solution:
     "Try the chain's models in order until an answer passes its tests"
     tests, sol = _tests_for(prompt, tests), Solution()
     for name in chain[-1:] if tests is None and no_tests == "escalate" else chain:
@@ -165,11 +177,15 @@ def solve_one(prompt:str, # the task, sent as one user message unless `messages`
     return sol
 
 # %% ../nbs/13_solve.ipynb #0c4a9203
-def solve_iter(prompts:list, router, pool, # the prompts, a fitted `AdaptiveLLM`, a `LivePool` (or what makes one)
-               budget:float=None, lam:float=None, # the router's operating point, as in `AdaptiveLLM.select`
+def solve_iter(prompts:list, # the prompts
+               router, # a fitted `AdaptiveLLM`
+               pool, # a `LivePool` (or what makes one)
+               budget:float=None, # USD per 1,000 prompts, as in `AdaptiveLLM.select`
+               lam:float=None, # or the cost weight λ
                tests:list=None, # per prompt: the caller's tests, or None for the statement's examples
                concurrency:int=8, # prompts in flight
-               **kwargs): # passed to `solve_one` (timeout, sampling parameters)
+               **kwargs # passed to `solve_one` (timeout, sampling parameters)
+              ):
     "`(index, Solution)` for each prompt, as soon as it is solved"
     live, tests = pool if isinstance(pool, LivePool) else LivePool(pool), [None] * len(prompts) if tests is None else list(tests)
     if len(tests) != len(prompts): raise ValueError(f"{len(tests)} tests for {len(prompts)} prompts")
@@ -183,9 +199,15 @@ def solve_iter(prompts:list, router, pool, # the prompts, a fitted `AdaptiveLLM`
 
 # %% ../nbs/13_solve.ipynb #e5489c7e
 def solve(prompts, # one prompt or a list
-          router, pool, budget:float=None, lam:float=None, tests:list=None, concurrency:int=8, # as in `solve_iter`
+          router, # a fitted `AdaptiveLLM`
+          pool, # a `LivePool` (or what makes one)
+          budget:float=None, # USD per 1,000 prompts, as in `AdaptiveLLM.select`
+          lam:float=None, # or the cost weight λ
+          tests:list=None, # per prompt: the caller's tests, or None for the statement's examples
+          concurrency:int=8, # prompts in flight
           progress:bool=True, # show a progress bar
-          **kwargs) -> list: # passed to `solve_one`
+          **kwargs # passed to `solve_one`
+         ) -> list:
     "A `Solution` for each prompt: routed, answered, checked and escalated"
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     out = [None] * len(prompts)
@@ -243,12 +265,15 @@ def _solve_batch(jobs:list, router, live, budget, lam, out, concurrency, **kwarg
 def solve_cli(prompt:str, # the task, or - to read JSON lines {"id", "prompt", "tests"?} from standard input
               router:str=None, # folder of a saved router (required)
               pool:str=None, # pool JSON file: base_url, model, api_key_env per model (required)
-              budget:float=None, lam:float=None, # USD per 1,000 prompts, or the cost weight λ (utility routers)
+              budget:float=None, # USD per 1,000 prompts
+              lam:float=None, # or the cost weight λ (utility routers)
               tests:str=None, # the caller's tests: Python assertions (one prompt), JSON lines {"id", "tests"} (with -)
               out:str=None, # with -: JSON lines to append to; ids already there are skipped
               concurrency:int=8, # prompts in flight
               timeout:float=120., # seconds per model call
-              max_tokens:int=2048, temperature:float=0.): # sampling parameters of every call
+              max_tokens:int=2048, # output-token limit of every call
+              temperature:float=0. # sampling temperature of every call
+             ):
     "Answer coding tasks live: route, call, check on the examples, escalate"
     if not router or not pool: raise SystemExit("adaptivellm solve: --router DIR and --pool FILE are required")
     jobs = _batch_jobs(sys.stdin, tests, out) if prompt == "-" else None  # bad input fails before anything loads
@@ -261,7 +286,11 @@ def solve_cli(prompt:str, # the task, or - to read JSON lines {"id", "prompt", "
 # %% ../nbs/13_solve.ipynb #4a1fcbc8
 class APIError(Exception):
     "An error answered in OpenAI's JSON shape"
-    def __init__(self, status:int, message:str, code:str=None, param:str=None, kind:str="invalid_request_error"):
+    def __init__(self, status:int, # the HTTP status
+                 message:str, # what went wrong, for the client
+                 code:str=None, # OpenAI's error code, e.g. "model_not_found"
+                 param:str=None, # the request field at fault
+                 kind:str="invalid_request_error"): # OpenAI's error type
         super().__init__(message)
         self.status, self.body = status, {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
@@ -304,7 +333,8 @@ class Gateway:
                  api_key:str=None, # the key clients must send as `Bearer`; None: no key
                  max_body:int=1_000_000, # largest request body accepted, bytes
                  check_timeout:float=5., # seconds a sandboxed example check may take
-                 threads:int=8): # requests worked on at once (model calls, routing, checks); the rest wait their turn
+                 threads:int=8 # requests worked on at once (model calls, routing, checks); the rest wait their turn
+                ):
         live.check(router.models)
         self.threads = threads  # few threads: many would fight over the GIL with the event loop
         router.encoder.cache_dir = None  # clients' prompts are not written to the embedding cache on disk
@@ -313,7 +343,8 @@ class Gateway:
 
 # %% ../nbs/13_solve.ipynb #56cd8a31
 @patch
-def answer(self:Gateway, req:dict) -> Solution: # a request checked by `_parse`
+def answer(self:Gateway, req:dict # a request checked by `_parse`
+          ) -> Solution:
     "The solution for one request: a pool model's answer as it is, else the cascade's"
     if (name := req["model"]) in self.live.specs:
         text, a = self.live.call(name, req["messages"], **req["params"])
@@ -327,7 +358,9 @@ def answer(self:Gateway, req:dict) -> Solution: # a request checked by `_parse`
     return solve_one(prompt, chain, self.live, messages=req["messages"], timeout=self.check_timeout, no_tests=no_tests_policy(self.router), **req["params"])
 
 # %% ../nbs/13_solve.ipynb #84ca9731
-def completion(sol:Solution, requested:str) -> dict: # a solution with an answer; the model name asked for
+def completion(sol:Solution, # a solution with an answer
+               requested:str # the model name the client asked for
+              ) -> dict:
     "`sol` as an OpenAI chat completion, with the attempts trace"
     i, o = sol.tokens
     return {"id": f"chatcmpl-{secrets.token_hex(12)}", "object": "chat.completion", "created": int(time.time()), "model": sol.model,
@@ -345,7 +378,8 @@ def _sse(c:dict):
 
 # %% ../nbs/13_solve.ipynb #991cbf93
 @patch
-def authorize(self:Gateway, headers) -> None: # the request's headers
+def authorize(self:Gateway, headers # the request's headers
+             ) -> None:
     "Refuse (401) a request without the gateway's key, when it has one"
     if self.api_key is None: return
     if not hmac.compare_digest(headers.get("authorization", "").encode(), f"Bearer {self.api_key}".encode()):
@@ -362,7 +396,8 @@ async def _read_body(request, limit:int) -> bytes:
 
 # %% ../nbs/13_solve.ipynb #d43ff3f5
 @patch
-async def chat(self:Gateway, request:Request):
+async def chat(self:Gateway, request:Request, # the HTTP request (Starlette's)
+              ):
     "POST /v1/chat/completions"
     self.authorize(request.headers)
     req = _parse(await _read_body(request, self.max_body))
@@ -397,7 +432,8 @@ def serve(router:str=None, # folder of a saved router (required)
           max_body:int=1_000_000, # largest request body, bytes
           timeout:float=120., # seconds per model call
           check_timeout:float=5., # seconds per sandboxed example check
-          threads:int=8): # requests worked on at once; more wait in line
+          threads:int=8 # requests worked on at once; more wait in line
+         ):
     "Serve a router as an OpenAI-compatible endpoint that routes, checks and escalates"
     import uvicorn
     if not router or not pool: raise SystemExit("adaptivellm serve: --router DIR and --pool FILE are required")
