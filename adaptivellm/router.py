@@ -17,7 +17,8 @@ from fastcore.script import call_parse
 from .data import load_benchmark, ModelSpec
 from .clustering import DifficultyLevels
 from .ranking import paper_split
-from .encoder import PromptEncoder, TripletFinetuner
+from .encoder import PromptEncoder
+from .triplet import TripletFinetuner
 from .io import atomic_write, json_dumps, package_versions
 from .selection import SELECTORS, PaperSelector, selection_targets, selector_class
 from .utility import UtilitySelector

@@ -13,7 +13,8 @@ import argparse, os, sys, time
 import numpy as np, torch
 
 from adaptivellm.data import load_benchmark
-from adaptivellm.encoder import PromptEncoder, TripletFinetuner, torch_threads
+from adaptivellm.encoder import PromptEncoder, torch_threads
+from adaptivellm.triplet import TripletFinetuner
 
 
 def paper_encode(enc:PromptEncoder, prompts:list) -> np.ndarray:

@@ -18,6 +18,11 @@ from adaptivellm.encoder import PromptEncoder
 from adaptivellm.router import AdaptiveLLM
 from encode import paper_encode
 
+class PaperWayEncoder(PromptEncoder):
+    "MiniLM encoding the paper's way (`encode.paper_encode`), behind `encode`, the one method the router calls"
+    def encode(self, prompts) -> np.ndarray: return paper_encode(self, list(prompts))
+
+
 FAST = dict(grid={"max_depth": [2], "learning_rate": [0.1], "n_estimators": [50]}, n_folds=3)
 
 
@@ -27,8 +32,7 @@ def routers(bench) -> dict:
     for rt in ("torch", "static"):
         out[rt] = AdaptiveLLM.fit(bench, ids, encoder=PromptEncoder("minilm", runtime=rt), finetune=False, selector="utility", selector_kwargs=FAST)
         out[rt].encoder.cache_dir = None
-    paper = AdaptiveLLM(out["torch"].pool, PromptEncoder("minilm", cache=False), out["torch"].selector, "utility", info=out["torch"].info)
-    paper.encoder._embed = lambda texts: paper_encode(paper.encoder, texts)
+    paper = AdaptiveLLM(out["torch"].pool, PaperWayEncoder("minilm", cache=False), out["torch"].selector, "utility", info=out["torch"].info)
     return {"paper (pad 128, batch 8)": paper, "torch float32 (reference)": out["torch"], "static (fast)": out["static"]}
 
 

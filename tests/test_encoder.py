@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no hub here: fail at once
-from adaptivellm.encoder import (BackboneError, META_FILE, PromptEncoder, TripletFinetuner, tiny_roberta)
+from adaptivellm.encoder import (BackboneError, META_FILE, PromptEncoder, tiny_roberta)
+from adaptivellm.triplet import TripletFinetuner
 
 PROMPTS = [f"def f{i}(xs):\n    '''Return the {i}-th smallest element of xs.'''\n" + "    # hint\n" * (i % 5) for i in range(12)]
 
