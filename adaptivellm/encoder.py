@@ -36,7 +36,8 @@ class PromptEncoder:
                  cache:bool=True, # reuse embeddings stored on disk, and store new ones
                  cache_dir:str=None, # embedding cache folder; default `$ADAPTIVELLM_CACHE/embeddings`, else `~/.cache/adaptivellm/embeddings`
                  num_threads:int=None, # torch threads while encoding; default the usable CPU cores
-                 runtime:str=None): # "torch" (the transformer: the reference) or "static" (token vectors distilled from it: ~100x faster); "torch", or the saved encoder's
+                 runtime:str=None # "torch" (the transformer: the reference) or "static" (token vectors distilled from it, for routing in about a millisecond); "torch", or the saved encoder's
+                ):
         name, tok, model, meta = _load_any(str(backbone))
         self._setup(name, tok, model, max_length or meta.get("max_length", 128), batch_size, pooling or meta.get("pooling", "mean"),
                     precision or meta.get("precision", "float32"), cache, cache_dir, num_threads, runtime or meta.get("runtime", "torch"))
@@ -67,7 +68,8 @@ def dim(self:PromptEncoder) -> int:
     return self.model.config.hidden_size
 
 # %% ../nbs/04_encoder.ipynb #0f17d7c7
-def prompt_list(prompts) -> list: # a list (or other iterable) of strings
+def prompt_list(prompts # a list (or other iterable) of strings
+               ) -> list:
     "`prompts` as a list of strings; `TypeError` naming the first item that is not one"
     if isinstance(prompts, str): raise TypeError("prompts must be a list of strings, not one string")
     prompts = list(prompts)
@@ -79,7 +81,8 @@ def _sha256(text:str) -> str: return hashlib.sha256(text.encode("utf-8")).hexdig
 
 # %% ../nbs/04_encoder.ipynb #616d2971
 @patch
-def encode(self:PromptEncoder, prompts:list) -> np.ndarray: # prompts (strings)
+def encode(self:PromptEncoder, prompts:list # prompts (strings)
+          ) -> np.ndarray:
     "One float32 row per prompt, in input order; prompts already in the cache are not run through the model"
     prompts = prompt_list(prompts)
     keys = [_sha256(p) for p in prompts]
@@ -131,7 +134,8 @@ def _first_line(e:Exception) -> str: return (str(e).strip().splitlines() or [""]
 
 # %% ../nbs/04_encoder.ipynb #318e0315
 def _load_pretrained(name:str, get_source, # the candidate's name, and a function giving where it loads from
-                     local_only:bool=False) -> tuple: # never ask the hub (what `auto` does: it takes what is on disk)
+                     local_only:bool=False # never ask the hub (what `auto` does: it takes what is on disk)
+                    ) -> tuple:
     "`(tokenizer, model, source)` of one candidate; `BackboneError` naming the source on failure"
     src = "?"
     try:
@@ -200,7 +204,8 @@ def embed_batch(model, # a transformer (in train mode too: fine-tuning runs thro
                 ids:list, # token-id lists, one per prompt
                 pad_id:int, # the tokenizer's padding id
                 pooling:str="mean", # "mean" (over real tokens) or "cls"
-                bf16:bool=False) -> torch.Tensor: # CPU bfloat16 autocast
+                bf16:bool=False # CPU bfloat16 autocast
+               ) -> torch.Tensor:
     "Pooled float32 embeddings of one batch of token-id lists"
     x, mask = _pad(ids, pad_id)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -209,7 +214,8 @@ def embed_batch(model, # a transformer (in train mode too: fine-tuning runs thro
 
 # %% ../nbs/04_encoder.ipynb #a88c3d20
 @contextmanager
-def torch_threads(n:int=None): # intra-op threads; the usable cores when None
+def torch_threads(n:int=None # intra-op threads; the usable cores when None
+                 ):
     "Run torch with `n` intra-op threads (default: the usable cores), then restore the previous setting"
     old = torch.get_num_threads()
     torch.set_num_threads(n or usable_cores())
@@ -232,7 +238,8 @@ _TINY_TEXTS = ["def add(a, b):\n    return a + b", "Write a function that sorts 
 
 def tiny_roberta(path, # folder to write
                  seed:int=0, # seed of the random weights
-                 max_position_embeddings:int=132) -> Path: # 130 usable positions (RoBERTa reserves two)
+                 max_position_embeddings:int=132 # 130 usable positions (RoBERTa reserves two)
+                ) -> Path:
     "Write a tiny random RoBERTa (CodeBERT's architecture and tokenizer type) to `path`, for offline tests"
     from tokenizers import ByteLevelBPETokenizer
     from transformers import RobertaConfig, RobertaModel, RobertaTokenizer
@@ -290,7 +297,8 @@ def _metadata(self:PromptEncoder) -> dict:
 
 # %% ../nbs/04_encoder.ipynb #159e39aa
 @patch
-def save(self:PromptEncoder, path) -> Path: # folder to write; an existing saved encoder there is replaced
+def save(self:PromptEncoder, path # folder to write; an existing saved encoder there is replaced
+        ) -> Path:
     "Write weights (safetensors), tokenizer files and JSON metadata to folder `path`, atomically"
     path = Path(path)
     def write(tmp):
@@ -398,7 +406,8 @@ def _embed_static(self:PromptEncoder, texts:list) -> np.ndarray:
 
 # %% ../nbs/04_encoder.ipynb #6341d548
 def write_folder(path, # the folder to write; one already there is replaced only once the new one is complete
-                 write) -> Path: # fills the temporary folder it is given
+                 write # fills the temporary folder it is given
+                ) -> Path:
     "Deprecated: use `adaptivellm.io.atomic_write(path, write, folder=True)`"
     warnings.warn("adaptivellm.encoder.write_folder is deprecated: use adaptivellm.io.atomic_write(path, write, folder=True)", DeprecationWarning, stacklevel=2)
     return atomic_write(path, write, folder=True, marker=META_FILE)
@@ -406,7 +415,8 @@ def write_folder(path, # the folder to write; one already there is replaced only
 # %% ../nbs/04_encoder.ipynb #7edd437b
 _MOVED = {"TripletFinetuner": "triplet"}
 
-def __getattr__(name): # a name this module had before the split
+def __getattr__(name # a name this module had before the split
+               ):
     "Moved names, imported lazily from their new module, with a `DeprecationWarning`"
     if name in _MOVED:
         warnings.warn(f"adaptivellm.encoder.{name} moved: import it from adaptivellm.{_MOVED[name]}", DeprecationWarning, stacklevel=2)

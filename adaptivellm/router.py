@@ -232,7 +232,7 @@ def train(out:str=None, # folder to save the router in (required)
           split:str="paper", # train on the published split's training part ("paper") or on every problem ("all")
           no_finetune:bool=False, # skip the triplet fine-tuning of the encoder
           max_steps:int=None, # stop fine-tuning after this many steps (quick runs)
-          runtime:str="torch", # encoder runtime: torch (the transformer, reference) or static (distilled token vectors, ~100x faster routing)
+          runtime:str="torch", # encoder runtime: torch (the transformer, reference) or static (distilled token vectors, routing in about a millisecond)
           cascade:bool=False, # also fit the execution-gated cascade router (`12_cascade`; needs the gate's verdicts)
           seed:int=42): # seed of levels, fine-tuning and selector
     "Train a router on a benchmark and save it"

@@ -43,7 +43,8 @@ class TripletFinetuner:
                  epochs:int=1, # passes over the anchors
                  max_length:int=128, # tokens kept per prompt while training
                  seed:int=42, # seeds triplet sampling and dropout
-                 max_steps:int=None): # stop after this many steps (tests); None: all epochs
+                 max_steps:int=None # stop after this many steps (tests); None: all epochs
+                ):
         store_attr()
         self.losses = []
 
@@ -68,7 +69,8 @@ def _new_encoder(self:TripletFinetuner, model) -> PromptEncoder:
 # %% ../nbs/04a_triplet.ipynb #270ca3cf
 @patch
 def fit(self:TripletFinetuner, prompts:list, # training prompts
-        levels:list) -> PromptEncoder: # their difficulty levels (any labels; each needs two prompts, and two levels are needed)
+        levels:list # their difficulty levels (any labels; each needs two prompts, and two levels are needed)
+       ) -> PromptEncoder:
     "Fine-tune a copy of the backbone on triplets drawn from `prompts` and `levels`; the new encoder"
     prompts, levels = prompt_list(prompts), np.asarray(levels)
     if len(prompts) != len(levels): raise ValueError(f"{len(prompts)} prompts but {len(levels)} levels")
