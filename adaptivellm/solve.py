@@ -199,20 +199,15 @@ def solve_iter(prompts:list, # the prompts
 
 # %% ../nbs/13_solve.ipynb #e5489c7e
 def solve(prompts, # one prompt or a list
-          router, # a fitted `AdaptiveLLM`
-          pool, # a `LivePool` (or what makes one)
-          budget:float=None, # USD per 1,000 prompts, as in `AdaptiveLLM.select`
-          lam:float=None, # or the cost weight λ
-          tests:list=None, # per prompt: the caller's tests, or None for the statement's examples
-          concurrency:int=8, # prompts in flight
+          *args, # `router, pool, budget, lam, tests, concurrency`, as in `solve_iter`
           progress:bool=True, # show a progress bar
-          **kwargs # passed to `solve_one`
+          **kwargs # as in `solve_iter`, and `solve_one`'s (timeout, sampling parameters)
          ) -> list:
     "A `Solution` for each prompt: routed, answered, checked and escalated"
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     out = [None] * len(prompts)
     with tqdm(total=len(prompts), desc="solve", unit="prompt", disable=not progress) as bar:
-        for i, s in solve_iter(prompts, router, pool, budget, lam, tests, concurrency, **kwargs): out[i] = s; bar.update()
+        for i, s in solve_iter(prompts, *args, **kwargs): out[i] = s; bar.update()
     return out
 
 # %% ../nbs/13_solve.ipynb #18e3f8fb
