@@ -77,7 +77,7 @@ def prompt_list(prompts # a list (or other iterable) of strings
     if bad is not None: raise TypeError(f"prompts[{bad}] is a {type(prompts[bad]).__name__}, not a str")
     return prompts
 
-def _sha256(text:str) -> str: return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _text_sha256(text:str) -> str: return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 # %% ../nbs/04_encoder.ipynb #616d2971
 @patch
@@ -85,7 +85,7 @@ def encode(self:PromptEncoder, prompts:list # prompts (strings)
           ) -> np.ndarray:
     "One float32 row per prompt, in input order; prompts already in the cache are not run through the model"
     prompts = prompt_list(prompts)
-    keys = [_sha256(p) for p in prompts]
+    keys = [_text_sha256(p) for p in prompts]
     unique = dict(zip(keys, prompts))
     found = self._cache_read(list(unique)) if self.cache_dir else {}
     todo = [k for k in unique if k not in found]
@@ -283,17 +283,17 @@ def cache_key(self:PromptEncoder) -> dict:
 def cache_folder(self:PromptEncoder) -> Path:
     "This encoder's folder in the embedding cache (None when the cache is off)"
     if self.cache_dir is None: return None
-    return self.cache_dir/_sha256(json.dumps(self.cache_key, sort_keys=True))[:20]
+    return self.cache_dir/_text_sha256(json.dumps(self.cache_key, sort_keys=True))[:20]
 
 # %% ../nbs/04_encoder.ipynb #ee44ab9b
-def _versions() -> dict:
+def _encoder_versions() -> dict:
     "Versions of the packages an embedding depends on"
     return package_versions("adaptivellm", "torch", "transformers", "tokenizers", "safetensors", "numpy")
 
 @patch
 def _metadata(self:PromptEncoder) -> dict:
     "What `save` records beside the weights"
-    return dict(format=1, backbone_name=self.backbone_name, dim=self.dim, **self.cache_key, versions=_versions())
+    return dict(format=1, backbone_name=self.backbone_name, dim=self.dim, **self.cache_key, versions=_encoder_versions())
 
 # %% ../nbs/04_encoder.ipynb #159e39aa
 @patch
@@ -385,7 +385,7 @@ def _read_table(path:Path, dim:int) -> np.ndarray:
 def static_table(self:PromptEncoder) -> np.ndarray:
     "The static runtime's token table: from the saved encoder, else the cache, else distilled now (and cached)"
     if self._static is not None: return self._static
-    f = cache_root()/"static"/f"{_sha256(json.dumps([self.fingerprint, self.pooling]))[:20]}.safetensors"
+    f = cache_root()/"static"/f"{_text_sha256(json.dumps([self.fingerprint, self.pooling]))[:20]}.safetensors"
     if f.is_file():
         try: self._static = _read_table(f, self.dim); return self._static
         except ValueError as e: warnings.warn(f"{e}; distilling it again")

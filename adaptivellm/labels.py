@@ -183,7 +183,7 @@ def generate(base_url:Param("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8
     partial = Path(f"{out}.partial"); done = _finished(out_p, partial)
     have = {r["id"] for r in done}
     client = chat_client(base_url, api_key_env, timeout, max_retries=retries)
-    _write_jsonl(partial, done)  # atomically: a crash now loses nothing already generated
+    if not partial.exists(): _write_jsonl(partial, done)  # resuming a finished `out`: copy it first (a partial one is already cut clean)
     with open(partial, "ab", buffering=0) as f:
         for r in tqdm([r for r in recs if r["id"] not in have], desc=f"generating with {model}"):
             try: rec = {"id": r["id"], "prompt": r["prompt"], **_sample(client, model, r["prompt"], n, temperature, max_tokens, seed)}

@@ -69,7 +69,7 @@ def _encoder(encoder, finetune:bool, prompts:pd.Series, levels:pd.Series, seed:i
 # %% ../nbs/06_router.ipynb #1edaa7d8
 MANIFEST, MANIFEST_SUM = "manifest.json", "manifest.sha256"
 
-def _sha256(path:Path) -> str:
+def _file_sha256(path:Path) -> str:
     "Hex sha256 of a file's bytes"
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -85,9 +85,9 @@ def _listed_files(folder:Path) -> list:
 def write_manifest(folder:Path, # a router folder with every file written
                   ):
     "Record the sha256 of every file of `folder`, and of the record itself"
-    files = {f: _sha256(folder/f) for f in _listed_files(folder)}
+    files = {f: _file_sha256(folder/f) for f in _listed_files(folder)}
     (folder/MANIFEST).write_text(json.dumps({"files": files}, indent=1))
-    (folder/MANIFEST_SUM).write_text(_sha256(folder/MANIFEST) + "\n")
+    (folder/MANIFEST_SUM).write_text(_file_sha256(folder/MANIFEST) + "\n")
 
 class RouterFolderError(ValueError):
     "A saved router folder that is incomplete or was changed after saving"
@@ -99,10 +99,10 @@ def verify_manifest(folder:Path, # a saved router folder
     folder = Path(folder)
     for f in (MANIFEST, MANIFEST_SUM):
         if not (folder/f).is_file(): raise RouterFolderError(f"{folder}: {f} is missing: not a complete saved router")
-    if (folder/MANIFEST_SUM).read_text().strip() != _sha256(folder/MANIFEST): raise RouterFolderError(f"{folder/MANIFEST}: changed after saving (sha256 mismatch)")
+    if (folder/MANIFEST_SUM).read_text().strip() != _file_sha256(folder/MANIFEST): raise RouterFolderError(f"{folder/MANIFEST}: changed after saving (sha256 mismatch)")
     files = json.loads((folder/MANIFEST).read_text())["files"]
     if missing := [f for f in files if not (folder/f).is_file()]: raise RouterFolderError(f"{folder}: files missing: {missing}")
-    if changed := [f for f in files if _sha256(folder/f) != files[f]]: raise RouterFolderError(f"{folder}: changed after saving (sha256 mismatch): {changed}")
+    if changed := [f for f in files if _file_sha256(folder/f) != files[f]]: raise RouterFolderError(f"{folder}: changed after saving (sha256 mismatch): {changed}")
     if extra := sorted(set(_listed_files(folder)) - set(files)): raise RouterFolderError(f"{folder}: files not written by save: {extra}")
 
 # %% ../nbs/06_router.ipynb #8c271ab7
@@ -177,7 +177,7 @@ def select(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
 # %% ../nbs/06_router.ipynb #50650fcc
 FORMAT = "adaptivellm-router/1"
 
-def _versions() -> dict:
+def _router_versions() -> dict:
     "Versions of the packages a saved router depends on"
     return package_versions("adaptivellm", "torch", "transformers", "xgboost", "sklearn", "numpy", "pandas")
 
@@ -186,7 +186,7 @@ def _metadata(self:AdaptiveLLM) -> dict:
     "What `router.json` records"
     return dict(format=FORMAT, selector=self.selector_kind, pool=[{k: v for k, v in asdict(m).items() if v is not None} for m in self.pool],
                 backbone=self.encoder.backbone_name, encoder_fingerprint=self.encoder.fingerprint,
-                levels=None if self.levels is None else self.levels.to_dict(), info=self.info, versions=_versions())
+                levels=None if self.levels is None else self.levels.to_dict(), info=self.info, versions=_router_versions())
 
 # %% ../nbs/06_router.ipynb #221ca3a3
 @patch
@@ -210,7 +210,7 @@ def load(cls:AdaptiveLLM, path): # a folder written by `save`
     verify_manifest(path)
     meta = json.loads((path/"router.json").read_text())
     if meta.get("format") != FORMAT: raise RouterFolderError(f"{path/'router.json'}: format {meta.get('format')!r}, expected {FORMAT!r}")
-    if (saved := meta["versions"]) != (now := _versions()):
+    if (saved := meta["versions"]) != (now := _router_versions()):
         diff = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
         warnings.warn(f"{path}: saved with other package versions {diff}; results may differ slightly")
     enc, sel = PromptEncoder(path/"encoder"), selector_class(meta["selector"]).from_dir(path/"selector")
