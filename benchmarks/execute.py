@@ -1,30 +1,103 @@
-"""Sandbox throughput: HumanEval canonical solutions with their tests, programs per second with 1 and 2 workers,
-with and without the OS isolation layer (namespaces, own user id; available as root on Linux).
+"""Sandbox throughput: HumanEval canonical solutions with their tests, programs per second, in one run:
 
-    PYTHONPATH=$PWD python benchmarks/execute.py [--problems 80] [--repeats 2]
+- floor `python3 -I`: a bare fresh interpreter per program, no sandbox at all;
+- floor `fork`: a child forked from a warm parent per program, no sandbox at all;
+- the spawn engine (two fresh interpreters per program) and the warm engine (a fork of a confined worker per program),
+  with the OS isolation layer where available (root on Linux), 1 and 2 workers;
+- with `--ray local`: the warm engine behind a local Ray instance with 1 and 2 Ray workers (its start not timed).
+
+Every setting runs the same programs; each is timed `--repeats` times and the best is reported; the ratios at the end
+come from the same run. Figures depend on the machine's load, printed beside them.
+
+    PYTHONPATH=$PWD python benchmarks/execute.py [--problems 80] [--repeats 3] [--ray local]
 """
-import argparse, time
-from adaptivellm.execution import os_isolation, run_many
+import argparse, json, os, queue, subprocess, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
+from adaptivellm.execution import close_workers, os_isolation, run_many, start_workers
 from adaptivellm.labels import humaneval_problems, humaneval_tests
+
+_FORK_PARENT = r'''
+import json, os, sys, collections, math, typing, re, heapq, itertools, functools
+for line in sys.stdin:
+    src = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1); os.dup2(fd, 2)
+        try: exec(compile(src, "main.py", "exec"), {"__name__": "__main__"}); os._exit(0)
+        except BaseException: os._exit(1)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+'''
+
+
+def _bare(scripts, workers):
+    "Floor: `python3 -I file.py` per program"
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for i, s in enumerate(scripts):
+            paths.append(os.path.join(d, f"p{i}.py")); open(paths[-1], "w").write(s)
+        run = lambda p: subprocess.run([sys.executable, "-I", p], capture_output=True).returncode
+        with ThreadPoolExecutor(workers) as ex: return list(ex.map(run, paths))
+
+
+def _forked(scripts, workers):
+    "Floor: a child forked per program from `workers` warm parents (started before the clock)"
+    parents = [subprocess.Popen([sys.executable, "-c", _FORK_PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+    idle = queue.Queue()
+    for p in parents: idle.put(p)
+    def run(s):
+        p = idle.get()
+        try: p.stdin.write(json.dumps(s) + "\n"); p.stdin.flush(); return int(p.stdout.readline())
+        finally: idle.put(p)
+    try:
+        start = time.monotonic()
+        with ThreadPoolExecutor(workers) as ex: codes = list(ex.map(run, scripts))
+        return codes, time.monotonic() - start
+    finally:
+        for p in parents: p.stdin.close(); p.wait()
+
+
+def _best(fn, repeats):
+    "Best wall time of `fn()` over `repeats` runs; `fn` returns (ok, seconds or None to time it here)"
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.monotonic(); ok, took = fn()
+        assert ok, "a canonical solution failed"
+        best = min(best, took if took is not None else time.monotonic() - start)
+    return best
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", type=int, default=80, help="first N HumanEval problems")
-    ap.add_argument("--repeats", type=int, default=2, help="timed runs per setting; the best is reported")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per setting; the best is reported")
+    ap.add_argument("--ray", help="also run the warm engine on this Ray cluster ('local': start one here with 1, then 2 CPUs)")
     a = ap.parse_args()
-    jobs = [(p["prompt"] + p["canonical_solution"], humaneval_tests(p)) for p in list(humaneval_problems().values())[:a.problems]]
-    modes = [True, False] if os_isolation() else [False]
-    print(f"| OS isolation | workers | programs | best seconds | programs/s |\n|---|---|---|---|---|")
-    for iso in modes:
-        for workers in (1, 2):
-            best = float("inf")
-            for _ in range(a.repeats):
-                start = time.monotonic()
-                res = run_many(jobs, workers=workers, isolate=iso, progress=False)
-                best = min(best, time.monotonic() - start)
-                assert all(r.passed for r in res), [r.output for r in res if not r.passed][:1]
-            print(f"| {iso} | {workers} | {len(jobs)} | {best:.2f} | {len(jobs) / best:.1f} |")
+    probs = list(humaneval_problems().values())[:a.problems]
+    jobs = [(p["prompt"] + p["canonical_solution"], humaneval_tests(p)) for p in probs]
+    scripts = [f"{p}\n\n{t}\n" for p, t in jobs]
+    iso, load0, rows = os_isolation(), os.getloadavg(), {}
+    def sandbox(engine, workers, **kw):
+        if engine == "warm" and not kw: start_workers(workers)  # started before the clock: their start is paid once per process
+        return lambda: (all(r.passed for r in run_many(jobs, workers=workers, progress=False, engine=engine, **kw)), None)
+    settings = [("floor: python3 -I per program", 1, lambda: (True, None) if all(c == 0 for c in _bare(scripts, 1)) else (False, None)),
+                ("floor: python3 -I per program", 2, lambda: (True, None) if all(c == 0 for c in _bare(scripts, 2)) else (False, None)),
+                ("floor: fork of a warm parent", 1, lambda: (lambda c, s: (all(x == 0 for x in c), s))(*_forked(scripts, 1))),
+                ("floor: fork of a warm parent", 2, lambda: (lambda c, s: (all(x == 0 for x in c), s))(*_forked(scripts, 2))),
+                ("spawn engine", 1, sandbox("spawn", 1)), ("spawn engine", 2, sandbox("spawn", 2)),
+                ("warm engine", 1, sandbox("warm", 1)), ("warm engine", 2, sandbox("warm", 2))]
+    if a.ray: settings += [(f"warm engine on Ray ({a.ray})", w, sandbox("warm", w, ray=a.ray)) for w in (1, 2)]
+    print(f"{len(jobs)} programs (HumanEval canonical solutions with their tests); OS isolation: {iso}; best of {a.repeats}\n")
+    print("| setting | workers | best seconds | programs/s |\n|---|---|---|---|")
+    for name, workers, fn in settings:
+        if name.startswith("warm engine on Ray"): run_many(jobs[:8], workers=workers, progress=False, ray=a.ray)  # starts Ray and its actors
+        s = _best(fn, a.repeats); rows[name, workers] = len(jobs) / s
+        print(f"| {name} | {workers} | {s:.2f} | {len(jobs) / s:.1f} |", flush=True)
+    close_workers()
+    w, sp = rows["warm engine", 2], rows["spawn engine", 2]
+    print(f"\nwarm engine, 2 workers: {w:.1f} programs/s = {w / sp:.1f}x the spawn engine, {w / rows['floor: python3 -I per program', 2]:.1f}x a bare "
+          f"python3 -I, {w / rows['floor: fork of a warm parent', 2]:.2f}x a bare fork (all with 2 workers, OS isolation {iso})")
+    load1 = os.getloadavg()
+    print(f"load average (1, 5, 15 min) before {tuple(round(x, 2) for x in load0)}, after {tuple(round(x, 2) for x in load1)}; {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__": main()

@@ -1,94 +1,124 @@
-"""Hostile programs in the execution sandbox: each must fail or time out, leave the machine healthy,
-write nothing outside its temporary directory and see none of the parent's secrets.
+"""Hostile programs in the execution sandbox, on both engines (`warm`: a fork of a confined worker; `spawn`: two fresh
+interpreters per run): each must fail, time out or be contained, and leave the host unchanged: no process of a sandbox
+user left, every slot free, the same warm workers alive and idle, no file left in the host's /tmp, the harness's open
+descriptors as before, and a plain program still passing.
 
-Tests of the OS layer (namespaces, own user id) run only where `os_isolation()` is available (root on Linux);
-the in-process guard is tested everywhere. Every run is bounded by a timeout of a few seconds."""
-import os, socket, threading, time
+Tests of the OS layer (namespaces, own user id) run only where `os_isolation()` is available (root on Linux); the
+in-process guard is tested everywhere. Every run is bounded by a timeout of a few seconds."""
+import os, shutil, socket, threading, time
 from pathlib import Path
 import pytest
-from adaptivellm.execution import SandboxLimits, os_isolation, run_many, run_tests, sandbox_status
+from adaptivellm.execution import SandboxLimits, close_workers, os_isolation, run_many, run_tests, sandbox_status
 
 ISOLATED = os_isolation()
 needs_os = pytest.mark.skipif(not ISOLATED, reason="OS isolation unavailable (needs root and namespaces)")
 
 
+@pytest.fixture(params=["warm", "spawn"])
+def engine(request): return request.param
+
+
+def _host() -> dict:
+    "What a hostile run must not change on the host"
+    s = sandbox_status()
+    return dict(free_slots=s["free_slots"], processes=s["processes"], workers=s["workers"], busy=s["busy_workers"],
+                tmp=sorted(p.name for p in Path("/tmp").glob("adaptivellm-*")), fds=len(os.listdir("/proc/self/fd")))
+
+
+@pytest.fixture
+def new_workers(): "Marks a test that starts or replaces warm workers on purpose"
+
+
 @pytest.fixture(autouse=True)
-def healthy_afterwards():
-    "After each hostile run: no sandbox process is left, all slots are free, and a plain program still passes"
+def host_unchanged(request):
+    "Before: one warm worker ready. After the hostile run: the host as it was, and a plain program still passes"
+    engine = request.getfixturevalue("engine") if "engine" in request.fixturenames else "warm"
+    close_workers(); run_tests("x = 1", "", timeout=5)  # one idle warm worker: sequential runs all go to it
+    before = _host()
     yield
-    assert sandbox_status() == {"free_slots": 64, "processes": []}
-    assert run_tests("x = 1", "assert x == 1", timeout=5).status == "passed"
+    after = _host()
+    if "new_workers" in request.fixturenames:  # the test starts workers of its own: back to one, then compare counts
+        close_workers(); run_tests("x = 1", "", timeout=5); after = _host()
+        before["workers"], after["workers"] = len(before["workers"]), len(after["workers"])
+    assert after == before, f"the host changed: {before} -> {after}"
+    assert run_tests("x = 1", "assert x == 1", timeout=5, engine=engine).status == "passed"
 
 
 def _libc_prelude() -> str:
     return "import ctypes, struct, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
 
 
-def test_fork_bomb_python_is_refused():
-    r = run_tests("import os\nwhile True:\n    os.fork()", "", timeout=3)
+def test_fork_bomb_python_is_refused(engine):
+    r = run_tests("import os\nwhile True:\n    os.fork()", "", timeout=3, engine=engine)
     assert r.status == "failed" and "os.fork is not allowed" in r.output
 
 
 @needs_os
-def test_fork_bomb_through_libc_is_contained():
-    "ctypes passes under the audit hook; the process limit and the per-user cleanup contain it, setsid included"
+def test_fork_bomb_through_libc_is_contained(engine):
+    "ctypes passes under the audit hook; the process limit and the clean-up contain it, setsid included"
     bomb = _libc_prelude() + "while True:\n    if libc.fork() == 0: libc.setsid()\n"
     start = time.monotonic()
-    r = run_tests(bomb, "", timeout=3)
+    r = run_tests(bomb, "", timeout=3, engine=engine)
     assert r.status in ("timeout", "failed") and time.monotonic() - start < 20
 
 
-def test_allocating_8_gb_fails():
-    r = run_tests("x = bytearray(8 * 1024 ** 3)", "", timeout=10)
+def test_allocating_8_gb_fails(engine):
+    r = run_tests("x = bytearray(8 * 1024 ** 3)", "", timeout=10, engine=engine)
     assert r.status == "failed" and "MemoryError" in r.output
 
 
-def test_sleeping_forever_times_out():
+def test_sleeping_forever_times_out(engine):
     start = time.monotonic()
-    r = run_tests("import time\ntime.sleep(10 ** 6)", "", timeout=1)
+    r = run_tests("import time\ntime.sleep(10 ** 6)", "", timeout=1, engine=engine)
     assert r.status == "timeout" and not r.passed and time.monotonic() - start < 6
 
 
-def test_cpu_limit_stops_a_busy_loop_that_ignores_the_wall_clock():
-    "RLIMIT_CPU (timeout + 1 s) is a second stop behind the wall clock"
-    r = run_tests("while True: pass", "", timeout=2)
+def test_cpu_limit_stops_a_busy_loop_that_ignores_the_wall_clock(engine):
+    "RLIMIT_CPU is a second stop beside the wall clock"
+    r = run_tests("while True: pass", "", timeout=2, engine=engine)
     assert r.status == "timeout"
 
 
-def test_writing_outside_the_directory_is_refused(tmp_path):
+def test_busy_loop_dies_in_its_cpu_budget_before_the_wall_timeout(engine):
+    start = time.monotonic()
+    r = run_tests("while True: pass", "", timeout=30, limits=SandboxLimits(cpu_seconds=1), engine=engine)
+    assert r.status == "timeout" and "CPU-time limit" in r.output and time.monotonic() - start < 10
+
+
+def test_writing_outside_the_directory_is_refused(tmp_path, engine):
     target = tmp_path / "escaped.txt"
     tmp_path.chmod(0o777)  # even a world-writable folder
     progs = [f"open({str(target)!r}, 'w').write('x')", f"import os\nos.rename('main.py', {str(target)!r})",
              f"import pathlib\npathlib.Path({str(target)!r}).write_text('x')", "open('../escaped.txt', 'w').write('x')"]
-    for r in run_many([(p, "") for p in progs], timeout=5, progress=False):
+    for r in run_many([(p, "") for p in progs], timeout=5, workers=1, progress=False, engine=engine):
         assert r.status == "failed" and "sandbox:" in r.output
     assert not target.exists() and not (tmp_path.parent / "escaped.txt").exists()
 
 
 @needs_os
-def test_writing_outside_through_libc_lands_nowhere(tmp_path):
+def test_writing_outside_through_libc_lands_nowhere(tmp_path, engine):
     "Past the hook: the sandbox user cannot write the host's folders, and /tmp is a private tmpfs"
     tmp_path.chmod(0o777)
     targets = [tmp_path / "escaped.txt", Path("/tmp/adaptivellm-escaped.txt"), Path("/work/adaptivellm-escaped.txt")]
     prog = _libc_prelude() + "".join(f"libc.creat({str(t).encode()!r}, 0o644)\n" for t in targets)
-    r = run_tests(prog, "", timeout=5)
+    r = run_tests(prog, "", timeout=5, engine=engine)
     assert r.status == "passed"  # the calls returned (some failed with EACCES, some wrote to the private tmpfs)
     assert not any(t.exists() for t in targets)
 
 
-def test_writing_inside_the_directory_works():
-    r = run_tests("open('out.txt', 'w').write('ok')\nimport tempfile\ntempfile.mkstemp()", "assert open('out.txt').read() == 'ok'", timeout=5)
+def test_writing_inside_the_directory_works(engine):
+    r = run_tests("open('out.txt', 'w').write('ok')\nimport tempfile\ntempfile.mkstemp()", "assert open('out.txt').read() == 'ok'", timeout=5, engine=engine)
     assert r.status == "passed"
 
 
-def test_parent_secret_is_not_visible(monkeypatch):
+def test_parent_secret_is_not_visible(monkeypatch, engine):
     monkeypatch.setenv("ADAPTIVELLM_SECRET_TOKEN", "hunter2-very-secret")
     prog = ("import os\nseen = [v for v in os.environ.values() if 'hunter2' in v]\n"
             "for pid in (os.getppid(), 1):\n"
             "    try: seen += ['parent'] if b'hunter2' in open(f'/proc/{pid}/environ', 'rb').read() else []\n"
             "    except OSError as e: print('refused', e)\n"
             "print(sorted(os.environ))\n")
-    r = run_tests(prog, "assert not seen, seen", timeout=5)
+    r = run_tests(prog, "assert not seen, seen", timeout=5, engine=engine)
     assert r.status == "passed" and "hunter2" not in r.output
     assert "ADAPTIVELLM_SECRET_TOKEN" not in r.output
 
@@ -108,38 +138,125 @@ class _Listener:
         self.stop = True; self.thread.join(5); self.sock.close()
 
 
-def test_socket_to_loopback_is_blocked():
+def test_socket_to_loopback_is_blocked(engine):
     srv = _Listener()
     try:
-        r = run_tests(f"import socket\nsocket.create_connection(('127.0.0.1', {srv.port}), timeout=2)", "", timeout=5)
+        r = run_tests(f"import socket\nsocket.create_connection(('127.0.0.1', {srv.port}), timeout=2)", "", timeout=5, engine=engine)
         assert r.status == "failed" and "socket.connect is not allowed" in r.output
         if ISOLATED:  # past the hook, through libc: the network namespace has no usable loopback to the host
             addr = f"struct.pack('=H', 2) + struct.pack('!H', {srv.port}) + bytes([127, 0, 0, 1]) + bytes(8)"
             prog = _libc_prelude() + f"fd = libc.socket(2, 1, 0)\nrc = libc.connect(fd, {addr}, 16)\n"
-            r = run_tests(prog, "assert rc == 0, ('connect failed', ctypes.get_errno())", timeout=5)
+            r = run_tests(prog, "assert rc == 0, ('connect failed', ctypes.get_errno())", timeout=5, engine=engine)
             assert r.status == "failed" and "connect failed" in r.output
         time.sleep(0.5)
         assert srv.accepted == 0
     finally: srv.close()
 
 
-def test_killing_the_parent_is_refused():
-    r = run_tests("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", "", timeout=5)
+def test_killing_the_parent_is_refused(engine):
+    "The guard refuses; past it, the parent (the harness, or the warm worker: root, PID 1 of its namespace) cannot be signalled"
+    r = run_tests("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", "", timeout=5, engine=engine)
     assert r.status == "failed" and "os.kill of another process" in r.output
     if ISOLATED:
-        r = run_tests(_libc_prelude() + "rc = libc.kill(os.getppid(), 9)\nrc_all = libc.kill(-1, 9)", "assert rc == 0", timeout=5)
-        assert r.status == "failed"
-    assert os.getpid() > 0  # we are alive: the harness carries on
+        r = run_tests(_libc_prelude() + "rc = [libc.kill(os.getppid(), 9), libc.kill(1, 9)]", "assert rc == [0, 0], rc", timeout=5, engine=engine)
+        assert r.status == "failed" and "[-1, -1]" in r.output, r.output
+        r = run_tests(_libc_prelude() + "libc.kill(-1, 9)", "", timeout=5, engine=engine)  # every process it may signal: none but its own
+        assert r.status == "passed", r.output
+    assert os.getpid() > 0  # we are alive: the harness carries on (the fixture checks the same workers are alive)
 
 
-def test_many_hostile_programs_in_parallel_leave_the_harness_working():
+@needs_os
+def test_ptracing_the_parent_is_refused(engine):
+    "PTRACE_ATTACH and PTRACE_SEIZE on the parent (and, warm, on PID 1) fail: another user id, no capabilities"
+    prog = _libc_prelude() + "rc = [libc.ptrace(request, pid, 0, 0) for request in (16, 0x4206) for pid in (os.getppid(), 1)]"
+    r = run_tests(prog, "print('ptrace', rc)\nassert rc == [-1] * 4, rc", timeout=5, engine=engine)
+    assert r.status == "passed", r.output
+
+
+@needs_os
+def test_setuid_to_root_is_refused(engine):
+    prog = _libc_prelude() + "import os\nuid = os.getuid()\nrc = [libc.setuid(0), libc.setgid(0)]\ntry: os.setuid(0); gained = True\nexcept PermissionError: gained = False\n"
+    r = run_tests(prog, "assert uid != 0 and rc == [-1, -1] and not gained and os.geteuid() != 0, (uid, rc, gained)", timeout=5, engine=engine)
+    assert r.status == "passed", r.output
+
+
+def test_another_runs_files_are_gone_after_it(engine):
+    "Run A leaves a secret in its folder, its TMPDIR and /tmp; run B (next, on the same worker) finds none of it"
+    a = run_tests("import os, tempfile\nopen('secret.txt', 'w').write('hunter2')\nfd, p = tempfile.mkstemp(); os.write(fd, b'hunter2')\n"
+                  "print(os.getcwd(), p)", "", timeout=5, engine=engine)
+    assert a.status == "passed"
+    where, tmp = a.output.split()
+    b = run_tests(f"import os\nfound = []\nfor p in [{where + '/secret.txt'!r}, {tmp!r}]:\n"
+                  "    try: found.append(open(p).read())\n    except OSError: pass\n"
+                  "for d in ('/tmp', '/var/tmp', '/dev/shm'):\n"
+                  "    for root, _, files in os.walk(d):\n"
+                  "        if root.startswith(os.getcwd()): continue\n"
+                  "        for f in files:\n"
+                  "            try: found.append(open(os.path.join(root, f)).read())\n            except OSError: pass\n",
+                  "assert not any('hunter2' in x for x in found), found", timeout=5, engine=engine)
+    assert b.status == "passed", b.output
+    assert not Path(where).exists()
+
+
+@needs_os
+def test_another_runs_files_are_out_of_reach_while_it_runs(engine, new_workers):
+    "Two runs at once: the second cannot see the first's folder, /tmp or /proc entries"
+    writer = "import time\nopen('secret.txt', 'w').write('hunter2')\ntime.sleep(1.5)"
+    reader = ("import os, time\ntime.sleep(0.5)\nfound = []\n"
+              "for root, _, files in list(os.walk('/tmp')) + list(os.walk('/var/tmp')):\n"
+              "    if root.startswith(os.getcwd()): continue\n"
+              "    for f in files:\n        try: found.append(open(os.path.join(root, f)).read())\n        except OSError: pass\n"
+              "for pid in os.listdir('/proc'):\n"
+              "    try: found.append(open(f'/proc/{pid}/cwd/secret.txt').read())\n    except OSError: pass\n")
+    res = run_many([(writer, ""), (reader, "assert not any('hunter2' in x for x in found), found")], timeout=5, workers=2, progress=False, engine=engine)
+    assert [r.status for r in res] == ["passed", "passed"], res[1].output
+
+
+@needs_os
+def test_a_daemon_does_not_survive_into_the_next_run(engine):
+    "Run A forks a daemon (through libc, in a new session) and ends; the daemon is dead at once, and run B finds no process but its own"
+    daemon = _libc_prelude() + "import time\nif libc.fork() == 0:\n    libc.setsid()\n    while True: time.sleep(0.05)\ntime.sleep(0.3)\n"
+    a = run_tests(daemon, "", timeout=5, engine=engine)
+    assert a.status == "passed", a.output
+    assert sandbox_status()["processes"] == []
+    if engine == "warm":  # same worker, same PID namespace: its /proc lists PID 1 (the worker) and the run itself
+        b = run_tests("import os", "procs = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\nassert procs == [1, os.getpid()], procs", timeout=5)
+        assert b.status == "passed", b.output
+
+
+def test_changing_the_workers_modules_does_not_reach_the_next_program(engine):
+    "Run A replaces modules and builtins; run B, next on the same worker, finds them intact"
+    a = run_tests("import sys, json, math, builtins\njson.dumps = lambda *a, **k: 'hacked'\nmath.pi = 3\nsys.modules['heapq'] = None\n"
+                  "builtins.len = lambda x: 0\nsys.path.insert(0, '/tmp/evil')", "", timeout=5, engine=engine)
+    assert a.status == "passed"
+    b = run_tests("import sys, json, math, heapq", "assert json.dumps([1]) == '[1]' and math.pi > 3.14 and len([1]) == 1 and '/tmp/evil' not in sys.path",
+                  timeout=5, engine=engine)
+    assert b.status == "passed", b.output
+
+
+def test_exhausting_file_descriptors_stops_at_the_limit(engine):
+    prog = "import os\nfds = []\ntry:\n    while True: fds.append(os.open(os.devnull, os.O_RDONLY))\nexcept OSError as e: print('stopped', len(fds), e)\n"
+    r = run_tests(prog, "assert len(fds) < 256", timeout=5, engine=engine)
+    assert r.status == "passed" and "Too many open files" in r.output, r.output
+
+
+def test_exhausting_disk_is_contained(engine):
+    "1 MB files written until something stops it (a full tmpfs, the timeout): nothing of it is left on the host's disk"
+    free = shutil.disk_usage("/").free
+    prog = "i = 0\nwhile True:\n    open(f'f{i}', 'wb').write(b'x' * (1 << 20)); i += 1\n"
+    r = run_tests(prog, "", timeout=3, engine=engine)
+    assert r.status in ("failed", "timeout")
+    assert shutil.disk_usage("/").free > free - (200 << 20)
+
+
+def test_many_hostile_programs_in_parallel_leave_the_harness_working(engine, new_workers):
     progs = ["import time\ntime.sleep(100)", "x = bytearray(8 * 1024 ** 3)", "import os\nos.fork()", "raise SystemExit(0)", "x = 1"]
-    res = run_many([(p, "") for p in progs], timeout=2, workers=2, progress=False)
+    res = run_many([(p, "") for p in progs], timeout=2, workers=2, progress=False, engine=engine)
     assert [r.status for r in res] == ["timeout", "failed", "failed", "failed", "passed"]
 
 
-def test_file_size_limit_stops_huge_output():
-    r = run_tests("import sys\nwhile True: sys.stdout.write('x' * 65536)", "", timeout=10, limits=SandboxLimits(file_mb=1, max_output=300))
+def test_file_size_limit_stops_huge_output(engine):
+    r = run_tests("import sys\nwhile True: sys.stdout.write('x' * 65536)", "", timeout=10, limits=SandboxLimits(file_mb=1, max_output=300), engine=engine)
     assert r.status == "failed" and len(r.output) < 400
 
 
@@ -150,7 +267,20 @@ def test_file_size_limit_stops_huge_output():
     ("import subprocess\nsubprocess.run(['true'])", "", "is not allowed"),
     ("import shutil\nshutil.rmtree('/nonexistent-adaptivellm-dir')", "", "outside the working directory"),
 ])
-def test_the_guard_alone_refuses(prog, tests, blocked):
+def test_the_guard_alone_refuses(prog, tests, blocked, engine, new_workers):
     "Without the OS layer (as for a user who is not root) the in-process guard still refuses each of these"
-    r = run_tests(prog, tests, timeout=5, isolate=False)
+    r = run_tests(prog, tests, timeout=5, isolate=False, engine=engine)
     assert r.status == "failed" and blocked in r.output, r.output
+
+
+def test_a_killed_worker_is_replaced(new_workers):
+    "A warm worker killed from outside (as if damaged): its run fails as an error, the next run gets a fresh worker"
+    import adaptivellm.execution as ex
+    [pid] = sandbox_status()["workers"]
+    def kill_soon(): time.sleep(0.5); os.killpg(pid, 9)
+    threading.Thread(target=kill_soon).start()
+    r = run_tests("import time\ntime.sleep(5)", "", timeout=10)
+    assert r.status == "error" and "sandbox worker failed" in r.output, r
+    assert run_tests("x = 1", "assert x == 1", timeout=5).status == "passed"
+    [new] = sandbox_status()["workers"]
+    assert new != pid and ex._LIVE and all(w.proc.pid != pid for w in ex._LIVE)
