@@ -240,30 +240,45 @@ def _tokens_match(got:str, want:str, any_case:bool=False) -> bool:
     return True
 
 # %% ../nbs/11_examples.ipynb #ae679a2c
+def _tally(passed:int, ran:int):
+    "Write the running count of examples passed to the run's output (file descriptor 1, whatever the program did to `print`)"
+    import os
+    os.write(1, f"\n[examples: {passed} passed of {ran} run]\n".encode())
+
 def _call_checks(t:ExampleTests) -> str:
-    "Checks of a call-kind test, as source appended to the program"
+    "Checks of a call-kind test, as source appended to the program: every example, a tally after each, the first failure raised last"
     cases = ",\n".join(f"    ({c!r}, lambda: {c}, {w})" for c, w in t.cases)
-    return (f"{inspect.getsource(_same)}\n_cases = [\n{cases}\n]\n"
-            f"for _i, (_src, _call, _want) in enumerate(_cases, 1):\n    _got = _call()\n"
-            f"    if not _same(_got, _want, {t.unordered}):\n"
-            f"        raise AssertionError(f'example {{_i}}: {{_src}} returned {{_got!r:.200}}, expected {{_want!r:.200}}')\n")
+    return (f"{inspect.getsource(_same)}\n{inspect.getsource(_tally)}\n_cases = [\n{cases}\n]\n_passed, _first = 0, None\n"
+            f"for _i, (_src, _call, _want) in enumerate(_cases, 1):\n    try:\n        _got = _call()\n"
+            f"        if not _same(_got, _want, {t.unordered}):\n"
+            f"            raise AssertionError(f'example {{_i}}: {{_src}} returned {{_got!r:.200}}, expected {{_want!r:.200}}')\n"
+            f"        _passed += 1\n    except BaseException as _e: _first = _first or _e\n    _tally(_passed, _i)\n"
+            f"if _first is not None: raise _first\n")
 
 # %% ../nbs/11_examples.ipynb #f4e6b523
-def _stdio_runner(source:str, cases:list, any_case:bool):
-    "Run `source` as __main__ once per (input, output) case with fds 0 and 1 redirected; raise at the first mismatch"
+def _stdio_case(code, i:int, inp:str, want:str, any_case:bool, saved:int):
+    "Run compiled `code` as __main__ on example `i`: `inp` on fd 0, fd 1 captured and compared with `want`; raise when they differ"
     import io, os, sys
-    code, saved = compile(source, "answer.py", "exec"), os.dup(1)
+    with open(f"in{i}.txt", "w") as f: f.write(inp)
+    fin, fout = os.open(f"in{i}.txt", os.O_RDONLY), os.open(f"out{i}.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(fin, 0); os.dup2(fout, 1); os.close(fin); os.close(fout)
+    sys.stdin, sys.stdout = io.TextIOWrapper(io.FileIO(0, closefd=False)), io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+    try: exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
+    except SystemExit as e:
+        if e.code not in (None, 0): raise AssertionError(f"example {i}: exit status {e.code}") from None
+    finally: sys.stdout.flush(); os.dup2(saved, 1); sys.stdout = sys.__stdout__
+    with open(f"out{i}.txt") as f: got = f.read()
+    if not _tokens_match(got, want, any_case): raise AssertionError(f"example {i}: printed {got[:200]!r}, expected {want[:200]!r}")
+
+def _stdio_runner(source:str, cases:list, any_case:bool):
+    "Run `source` on every (input, output) case (`_stdio_case`), a tally after each; raise the first failure last"
+    import os
+    code, saved, passed, first = compile(source, "answer.py", "exec"), os.dup(1), 0, None
     for i, (inp, want) in enumerate(cases, 1):
-        with open(f"in{i}.txt", "w") as f: f.write(inp)
-        fin, fout = os.open(f"in{i}.txt", os.O_RDONLY), os.open(f"out{i}.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        os.dup2(fin, 0); os.dup2(fout, 1); os.close(fin); os.close(fout)
-        sys.stdin, sys.stdout = io.TextIOWrapper(io.FileIO(0, closefd=False)), io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
-        try: exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
-        except SystemExit as e:
-            if e.code not in (None, 0): raise AssertionError(f"example {i}: exit status {e.code}") from None
-        finally: sys.stdout.flush(); os.dup2(saved, 1); sys.stdout = sys.__stdout__
-        with open(f"out{i}.txt") as f: got = f.read()
-        if not _tokens_match(got, want, any_case): raise AssertionError(f"example {i}: printed {got[:200]!r}, expected {want[:200]!r}")
+        try: _stdio_case(code, i, inp, want, any_case, saved); passed += 1
+        except BaseException as e: first = first or e
+        _tally(passed, i)
+    if first is not None: raise first
 
 # %% ../nbs/11_examples.ipynb #caae000b
 @patch
@@ -272,8 +287,8 @@ def script(self:ExampleTests, program:str, # the candidate program
     "The whole source that checks `program` against these examples in the sandbox"
     if self.kind == "call": return f"{self.prelude}\n{program}\n\nimport math\n{_call_checks(self)}"
     if self.kind == "stdio":
-        return (f"import math\n{inspect.getsource(_tokens_match)}\n{inspect.getsource(_stdio_runner)}\n"
-                f"_stdio_runner({program!r}, {self.cases!r}, {self.any_case})\n")
+        helpers = "\n".join(inspect.getsource(f) for f in (_tokens_match, _tally, _stdio_case, _stdio_runner))
+        return f"import math\n{helpers}\n_stdio_runner({program!r}, {self.cases!r}, {self.any_case})\n"
     raise ValueError("no example tests: nothing to check")
 
 # %% ../nbs/11_examples.ipynb #003b1967
@@ -284,10 +299,16 @@ class Verdict:
     status: str           # the sandbox's status ("passed", "failed", "timeout", "error") or "no-tests"
     output: str = ""      # the end of the run's output (the first failing example)
     seconds: float = 0.0  # time in the sandbox
+    examples_passed: int = 0 # examples the answer got right (before a crash or the timeout, if one came)
+    examples_total: int = 0  # examples the statement has
 
-def _verdict(run) -> Verdict:
-    "A `Verdict` from a sandbox `RunResult`"
-    return Verdict("pass" if run.passed else "fail", run.status, run.output[-400:], run.seconds)
+_TALLY = re.compile(r"\n?\[examples: (\d+) passed of (\d+) run\]")
+
+def _verdict(run, total:int) -> Verdict:
+    "A `Verdict` from a sandbox `RunResult` of `total` examples"
+    tallies = _TALLY.findall(run.output)
+    passed = total if run.passed else int(tallies[-1][0]) if tallies else 0
+    return Verdict("pass" if run.passed else "fail", run.status, _TALLY.sub("", run.output).strip("\n")[-400:], run.seconds, passed, total)
 
 # %% ../nbs/11_examples.ipynb #2db5b202
 def check_answer(response:str, # a model's answer (markdown with a code block, or bare code)
@@ -297,7 +318,7 @@ def check_answer(response:str, # a model's answer (markdown with a code block, o
                 ) -> Verdict:
     "Run the answer's program on the examples in the sandbox"
     if not len(tests): return Verdict("no-tests", "no-tests")
-    return _verdict(run_tests(tests.script(extract_code(response)), "", timeout=timeout, isolate=isolate))
+    return _verdict(run_tests(tests.script(extract_code(response)), "", timeout=timeout, isolate=isolate), len(tests))
 
 # %% ../nbs/11_examples.ipynb #fa4e1d3f
 def check_many(jobs:list, # (response, `ExampleTests`) pairs
@@ -305,11 +326,14 @@ def check_many(jobs:list, # (response, `ExampleTests`) pairs
                workers:int=2, # answers checked at once
                isolate:bool|None=None, # OS isolation, as in `run_tests`
                progress:bool=True, # show a progress bar
+               limits=None, # `SandboxLimits` of each run (e.g. a CPU-time budget); the defaults when None
+               engine:str="warm", # "warm" or "spawn", as in `run_tests`
+               ray:str|None=None, # a Ray cluster's address, as in `run_many`; None: this machine
               ) -> list: # a `Verdict` per job
-    "`check_answer` on every job, `workers` at a time, in the jobs' order"
+    "`check_answer` on every job, `workers` at a time (or on a Ray cluster), in the jobs' order"
     todo = [i for i, (_, t) in enumerate(jobs) if len(t)]
     runs = run_many([(jobs[i][1].script(extract_code(jobs[i][0])), "") for i in todo], timeout=timeout, workers=workers,
-                    isolate=isolate, progress=progress)
+                    limits=limits, isolate=isolate, progress=progress, engine=engine, ray=ray)
     out = [Verdict("no-tests", "no-tests") for _ in jobs]
-    for i, r in zip(todo, runs): out[i] = _verdict(r)
+    for i, r in zip(todo, runs): out[i] = _verdict(r, len(jobs[i][1]))
     return out

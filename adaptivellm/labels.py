@@ -86,12 +86,14 @@ def run_responses(records:list, # dicts with `id` and `responses` (list of markd
                   workers:int=2, # runs at once
                   isolate:bool|None=None, # OS isolation: None when available, True required, False off
                   progress:bool=True, # show a progress bar
+                  engine:str="warm", # the sandbox engine, "warm" or "spawn" (`run_tests`)
+                  ray:str|None=None, # a Ray cluster's address, as in `run_many`; None: this machine
                  ) -> list:
     "Per record, the `RunResult` of each of its responses run against its problem's tests"
     missing = [r["id"] for r in records if r["id"] not in tests]
     if missing: raise ValueError(f"no tests for {len(missing)} problem(s), e.g. {missing[:3]}")
     jobs = [(extract_code(a), tests[r["id"]]) for r in records for a in r["responses"]]
-    runs = iter(run_many(jobs, timeout=timeout, workers=workers, isolate=isolate, progress=progress))
+    runs = iter(run_many(jobs, timeout=timeout, workers=workers, isolate=isolate, progress=progress, engine=engine, ray=ray))
     return [[next(runs) for _ in r["responses"]] for r in records]
 
 # %% ../nbs/09b_labels.ipynb #e6b74d07
@@ -160,9 +162,12 @@ def _sample(client, model:str, prompt:str, n:int, temperature:float, max_tokens:
     return dict(responses=answers, output_token_counts=tokens, input_token_count=prompt_tokens)
 
 # %% ../nbs/09b_labels.ipynb #a88e32a4
-def _finished(out:Path, partial:Path) -> list:
-    "Records already generated: from `partial` if present, else from a finished `out` (`done_rows`: a torn last line is cut away)"
-    return done_rows(partial if partial.exists() else out)
+def _resume(out:str) -> tuple:
+    "Records already written: from `out.partial` if present, else from a finished `out` (`done_rows`: a torn last line is cut away); and the `.partial` to append to"
+    out_p, partial = Path(out), Path(f"{out}.partial")
+    done = done_rows(partial if partial.exists() else out_p)
+    if not partial.exists(): _write_jsonl(partial, done)  # resuming a finished `out`: copy it first (a partial one is already cut clean)
+    return done, partial
 
 # %% ../nbs/09b_labels.ipynb #5d2ee67e
 @call_parse
@@ -179,11 +184,8 @@ def generate(base_url:Param("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8
              api_key_env:str="OPENAI_API_KEY", # environment variable holding the API key
             ):
     "Collect `n` responses per prompt from an OpenAI-compatible endpoint, resumably"
-    recs, out_p = read_records(prompts, {"id": str, "prompt": str}), Path(out)
-    partial = Path(f"{out}.partial"); done = _finished(out_p, partial)
-    have = {r["id"] for r in done}
-    client = chat_client(base_url, api_key_env, timeout, max_retries=retries)
-    if not partial.exists(): _write_jsonl(partial, done)  # resuming a finished `out`: copy it first (a partial one is already cut clean)
+    recs, client = read_records(prompts, {"id": str, "prompt": str}), chat_client(base_url, api_key_env, timeout, max_retries=retries)
+    done, partial = _resume(out); have = {r["id"] for r in done}
     with open(partial, "ab", buffering=0) as f:
         for r in tqdm([r for r in recs if r["id"] not in have], desc=f"generating with {model}"):
             try: rec = {"id": r["id"], "prompt": r["prompt"], **_sample(client, model, r["prompt"], n, temperature, max_tokens, seed)}
@@ -191,21 +193,29 @@ def generate(base_url:Param("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8
                 print(f"stopped at {r['id']}: {e!r}\n{partial} keeps the finished problems; rerun to resume", file=sys.stderr)
                 return 1
             append_jsonl(f, rec)
-    os.replace(partial, out_p)
+    os.replace(partial, out)
     print(f"{out}: {len(recs)} prompts ({len(have)} resumed)")
 
 # %% ../nbs/09b_labels.ipynb #64ebefc9
 @call_parse
 def execute(responses:Param("JSONL, one problem a line: `id`, `responses` (list of answers); other fields are kept", str, required=True)=None,
-            out:Param("Result-format JSONL to write (atomically)", str, required=True)=None,
+            out:Param("Result-format JSONL to write (resumable: problems already in OUT or OUT.partial are kept)", str, required=True)=None,
             benchmark:str="humaneval", # whose tests to run
             timeout:float=10.0, # wall-clock seconds per program
-            workers:int=2, # programs run at once
+            workers:int=2, # programs run at once (with --ray local: the CPUs of the local Ray instance)
             no_isolation:bool=False, # skip the OS layer (namespaces, own user id) even where available
+            engine:str="warm", # sandbox engine: warm (a fork per program) or spawn (two fresh interpreters per program)
+            ray:str=None, # run the programs on a Ray cluster: auto (the running one), local (start one here), or HOST:PORT
+            chunk:int=100, # problems labelled between two appends to OUT.partial
            ):
     "Run a model's responses against the benchmark's tests; write pass/fail labels in the Result format"
-    recs = read_records(responses, {"id": str, "responses": list})
-    labelled = label_responses(recs, benchmark_tests(benchmark), timeout=timeout, workers=workers, isolate=False if no_isolation else None)
-    _write_jsonl(out, labelled)
+    recs, tests = read_records(responses, {"id": str, "responses": list}), benchmark_tests(benchmark)
+    done, partial = _resume(out); have = {r["id"] for r in done}
+    todo, kw = [r for r in recs if r["id"] not in have], dict(timeout=timeout, workers=workers, isolate=False if no_isolation else None, engine=engine, ray=ray)
+    with open(partial, "ab", buffering=0) as f:
+        for i in tqdm(range(0, len(todo), chunk), desc="execute", disable=len(todo) <= chunk):
+            for rec in label_responses(todo[i:i + chunk], tests, progress=False, **kw): append_jsonl(f, rec)
+    os.replace(partial, out)
+    labelled = done_rows(Path(out))
     n, c = sum(len(r["results"]) for r in labelled), sum(sum(r["results"]) for r in labelled)
-    print(f"{out}: {len(labelled)} problems, {c}/{n} responses pass")
+    print(f"{out}: {len(labelled)} problems ({len(have)} resumed), {c}/{n} responses pass")

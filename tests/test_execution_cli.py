@@ -119,3 +119,16 @@ def test_help_lists_the_commands():
     assert "generate" in out and "execute" in out
     assert "--base_url" in run_cli("generate", "--help").stdout  # --base-url is accepted too (cli.main)
     assert "--responses" in run_cli("execute", "--help").stdout
+
+
+def test_execute_resumes_and_keeps_finished_problems(server, tmp_path):
+    "A partial file from a stopped run (one finished problem, a torn second line): only the rest is run, the finished one kept as it is"
+    _generate(server, tmp_path)
+    out = tmp_path / "fake-output-HumanEval.jsonl"
+    finished = {**_read(tmp_path / "responses.jsonl")[0], "results": [False, False], "pass_rate": 0.0}  # not what a run would give: kept, not rerun
+    (tmp_path / "fake-output-HumanEval.jsonl.partial").write_text(json.dumps(finished) + "\n" + '{"id": "HumanEval/4", "resp')
+    res = run_cli("execute", "--responses", tmp_path / "responses.jsonl", "--out", out, timeout=120)
+    assert "(1 resumed)" in res.stdout and "2/6 responses pass" in res.stdout
+    recs = _read(out)
+    assert recs[0] == finished and {r["id"]: r["results"] for r in recs[1:]} == {"HumanEval/4": [True, True], "HumanEval/7": [False, False]}
+    assert not (tmp_path / "fake-output-HumanEval.jsonl.partial").exists()
