@@ -6,8 +6,10 @@
 __all__ = ['COMMANDS', 'main']
 
 # %% ../nbs/10_cli.ipynb #805e9e97
-import os, sys
+import ast, os, sys
 from importlib import import_module
+from importlib.util import find_spec
+from pathlib import Path
 from fastcore.script import anno_parser
 
 # %% ../nbs/10_cli.ipynb #64089f77
@@ -32,9 +34,18 @@ def _resolve(name:str): # subcommand name, a key of `COMMANDS`
     return getattr(import_module(mod), fn)
 
 # %% ../nbs/10_cli.ipynb #fcd811a0
+def _summary(name:str) -> str: # subcommand name, a key of `COMMANDS`
+    "The first line of the docstring of subcommand `name`'s function, read from its module's source: nothing is imported"
+    mod, fn = COMMANDS[name].split(":")
+    tree = ast.parse(Path(find_spec(mod).origin).read_text(encoding="utf-8"))
+    f = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == fn)
+    return (ast.get_docstring(f) or "").splitlines()[0]
+
 def _usage() -> str:
-    "What `adaptivellm --help` prints"
-    return "usage: adaptivellm {" + ",".join(COMMANDS) + "} [options]\n  adaptivellm COMMAND --help for a command's options"
+    "What `adaptivellm --help` prints: every command with what it does"
+    width = max(map(len, COMMANDS))
+    lines = [f"  {name:<{width}}  {_summary(name)}" for name in COMMANDS]
+    return "usage: adaptivellm {" + ",".join(COMMANDS) + "} [options]\n\ncommands:\n" + "\n".join(lines) + "\n\nadaptivellm COMMAND --help for a command's options"
 
 # %% ../nbs/10_cli.ipynb #e577068b
 def _underscore_flags(parser, # the subcommand's `ArgumentParser`

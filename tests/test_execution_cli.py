@@ -115,8 +115,15 @@ def test_execute_refuses_a_benchmark_without_tests(tmp_path):
 
 
 def test_help_lists_the_commands():
+    "Every command with the first line of its function's docstring, and nothing heavy imported to print it"
+    from adaptivellm.cli import COMMANDS, _resolve
     out = run_cli("--help").stdout
-    assert "generate" in out and "execute" in out
+    for name in COMMANDS: assert f"  {name} " in out and _resolve(name).__doc__.splitlines()[0] in out, name
+    res = run_cli("no-such-command", check=False)  # an unknown command: the usage, on stderr
+    assert "commands:" in res.stderr
+    import subprocess, sys
+    probe = "from adaptivellm.cli import main; import sys; main(['--help']); print(sorted(m for m in ('torch', 'xgboost', 'pandas') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip().endswith("[]")
     assert "--base_url" in run_cli("generate", "--help").stdout  # --base-url is accepted too (cli.main)
     assert "--responses" in run_cli("execute", "--help").stdout
 
