@@ -22,7 +22,7 @@ from .client import chat_client, describe
 from .data import ModelSpec, load_pool
 from .io import append_jsonl, done_ids
 from .examples import check_answer, example_tests
-from .execution import run_tests
+from .execution import run_tests, start_workers
 from .labels import extract_code
 from .router import AdaptiveLLM
 import adaptivellm.cascade  # adds `AdaptiveLLM.chains` and loads a router's cascade part
@@ -427,13 +427,28 @@ def serve(router:str=None, # folder of a saved router (required)
           max_body:int=1_000_000, # largest request body, bytes
           timeout:float=120., # seconds per model call
           check_timeout:float=5., # seconds per sandboxed example check
-          threads:int=8 # requests worked on at once; more wait in line
+          threads:int=8, # requests worked on at once per process; more wait in line
+          workers:int=1, # gateway processes on this port (each loads the router)
          ):
     "Serve a router as an OpenAI-compatible endpoint that routes, checks and escalates"
     import uvicorn
     if not router or not pool: raise SystemExit("adaptivellm serve: --router DIR and --pool FILE are required")
+    if api_key_env and not os.environ.get(api_key_env): raise SystemExit(f"adaptivellm serve: ${api_key_env} is unset; refusing to serve without the key it names")
+    settings = dict(router=router, pool=pool, api_key_env=api_key_env, max_body=max_body, timeout=timeout, check_timeout=check_timeout, threads=threads)
+    app = _gateway_app(**settings) if workers == 1 else "adaptivellm.solve:_app_from_env"
+    os.environ["ADAPTIVELLM_SERVE"] = json.dumps(settings)  # read by each of several processes
+    names = ", ".join(m.name for m in load_pool(pool))
+    print(f"adaptivellm serve: http://{host}:{port}/v1 ({workers} process(es); models: adaptivellm, adaptivellm@<usd>, {names})", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", workers=workers, factory=workers > 1)
+
+# %% ../nbs/13_solve.ipynb #25d22f5b
+def _gateway_app(router:str, pool:str, api_key_env:str|None, max_body:int, timeout:float, check_timeout:float, threads:int):
+    "The FastAPI app of one gateway process, built from `serve`'s settings, with two warm sandbox workers started"
     key = os.environ.get(api_key_env) if api_key_env else None
-    if api_key_env and not key: raise SystemExit(f"adaptivellm serve: ${api_key_env} is unset; refusing to serve without the key it names")
     gw = Gateway(AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), key, max_body, check_timeout, threads)
-    print(f"adaptivellm serve: http://{host}:{port}/v1 (models: adaptivellm, adaptivellm@<usd>, {', '.join(gw.live.specs)})", file=sys.stderr, flush=True)
-    uvicorn.run(gw.app(), host=host, port=port, log_level="warning")
+    start_workers(2)
+    return gw.app()
+
+def _app_from_env():
+    "The app of one of `serve --workers N`'s processes: `serve`'s settings come in $ADAPTIVELLM_SERVE"
+    return _gateway_app(**json.loads(os.environ["ADAPTIVELLM_SERVE"]))

@@ -3,7 +3,7 @@
 The official `openai` client talks to it unchanged; 100 concurrent requests each get exactly their own
 answer; errors come back in OpenAI's shape (400, 401, 413, 502); and, when the statement's examples are
 available (`adaptivellm.examples`), a wrong cheap answer escalates to the right one."""
-import json, os, socket, subprocess, sys, time
+import contextlib, json, os, socket, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx, openai, pytest
@@ -26,15 +26,15 @@ def _free_port():
         s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def gateway(small_router, tmp_path_factory):
-    "(base URL, fake pool server) of a running `adaptivellm serve` with a key"
-    pool = write_live_pool(tmp_path_factory.mktemp("pool")/"pool.json", "http://127.0.0.1:1/v1", {})
+@contextlib.contextmanager
+def _serve(router, pool_dir, *extra):
+    "(base URL, fake pool server) of `adaptivellm serve ROUTER ... EXTRA` running in a subprocess, with a key"
+    pool = write_live_pool(pool_dir/"pool.json", "http://127.0.0.1:1/v1", {})
     with FakeOpenAI(pool_respond) as fake:
         write_live_pool(pool, fake.url, PLAYS)
         port = _free_port()
-        cmd = [sys.executable, "-c", "from adaptivellm.cli import main; raise SystemExit(main())", "serve", "--router", str(small_router),
-               "--pool", str(pool), "--port", str(port), "--api-key-env", "GATEWAY_KEY", "--timeout", "5", "--max-body", "100000"]
+        cmd = [sys.executable, "-c", "from adaptivellm.cli import main; raise SystemExit(main())", "serve", "--router", str(router),
+               "--pool", str(pool), "--port", str(port), "--api-key-env", "GATEWAY_KEY", "--timeout", "5", "--max-body", "100000", *extra]
         proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(ROOT), "GATEWAY_KEY": KEY},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         url = f"http://127.0.0.1:{port}/v1"
@@ -46,7 +46,13 @@ def gateway(small_router, tmp_path_factory):
                 except httpx.TransportError: time.sleep(0.1)
             yield url, fake
         finally:
-            proc.terminate(); proc.wait(10)
+            proc.terminate(); proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def gateway(small_router, tmp_path_factory):
+    "(base URL, fake pool server) of a running `adaptivellm serve` with a key"
+    with _serve(small_router, tmp_path_factory.mktemp("pool")) as running: yield running
 
 
 def _client(url, **kw):
@@ -114,3 +120,15 @@ def test_a_wrong_cheap_answer_escalates_through_serve(gateway, small_router):
         assert r.choices[0].message.content == answer("right", p) and r.model_extra["adaptivellm"]["passed"] is True
         assert r.usage.completion_tokens == tokens(answer("wrong", p)) + tokens(answer("right", p))
         assert r.model_extra["adaptivellm"]["usd"] == pytest.approx(sum(a["usd"] for a in trace))
+
+
+def test_serve_with_two_processes(small_router, tmp_path):
+    "`--workers 2`: two gateway processes on one port answer concurrent requests, each exactly its own, and check answers"
+    with _serve(small_router, tmp_path, "--workers", "2") as (url, fake):
+        prompts = [f"request number {i}" for i in range(40)]
+        ask = lambda p: _client(url).chat.completions.create(model="Yi-Coder-1.5B-Chat", messages=[{"role": "user", "content": p}])
+        with ThreadPoolExecutor(20) as ex: got = list(ex.map(ask, prompts))
+        assert [r.choices[0].message.content for r in got] == [answer("echo", p) for p in prompts]
+        p = humaneval_prompt(HUMANEVAL["HumanEval/0"])
+        r = _client(url).chat.completions.create(model="adaptivellm", messages=[{"role": "user", "content": p}])
+        assert r.model_extra["attempts"][-1]["verdict"] in ("pass", "fail") and r.choices[0].message.content
