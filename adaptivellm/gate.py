@@ -55,7 +55,7 @@ def gate_verdicts(bench, # a `Benchmark`
                   limit:int=None, # only the first `limit` answers (smoke runs)
                   chunk:int=200, # answers checked between two appends to `out`
                   progress:bool=True, # show a progress bar
-                  cpu_seconds:int=None, # CPU-time budget per answer (a busy loop stops there); None: the timeout
+                  cpu_seconds:int|None=2, # CPU-time budget per answer (a busy loop stops there); None: the timeout
                   engine:str="warm", # the sandbox engine, "warm" or "spawn" (`09_execution`)
                   ray:str=None, # a Ray cluster's address ("auto", "local", "HOST:PORT"); None: this machine
                  ) -> pd.DataFrame:
@@ -162,7 +162,7 @@ def gate(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../shared/dat
          out:str=None, # JSONL file of verdicts to write (resumable: a rerun skips the answers already there)
          workers:int=2, # answers run at once (with --ray local: the CPUs of the local Ray instance)
          timeout:float=5.0, # wall-clock seconds per answer, all its examples together
-         cpu:int=None, # CPU seconds per answer (a busy loop stops there); default: the timeout
+         cpu:int=2, # CPU seconds per answer: a busy loop stops there (the timeout still bounds one that waits)
          limit:int=None, # only the first LIMIT answers
          engine:str="warm", # sandbox engine: warm (a fork per answer) or spawn (two fresh interpreters per answer)
          ray:str=None, # check the answers on a Ray cluster: auto (the running one), local (start one here), or HOST:PORT

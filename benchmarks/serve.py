@@ -12,7 +12,7 @@ Trains a small router (MiniLM, no fine-tuning, 60 problems; `--runtime static` f
 unless --router names a saved one. The figures
 depend on the machine's load, printed beside them: other jobs on the same cores slow every figure.
 
-    python benchmarks/serve.py [--router DIR | --runtime torch|static] [--n 300] [--n32 1000] [--json FILE]
+    python benchmarks/serve.py [--router DIR | --runtime torch|static] [--workers N] [--n 300] [--n32 1000] [--json FILE]
 """
 import argparse, asyncio, json, os, socket, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -41,9 +41,9 @@ def _start(cmd, env=None):
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
 
-def _gateway(router, pool, port):
+def _gateway(router, pool, port, workers):
     proc = _start([sys.executable, "-c", "from adaptivellm.cli import main; raise SystemExit(main())", "serve",
-                   "--router", str(router), "--pool", str(pool), "--port", str(port)])
+                   "--router", str(router), "--pool", str(pool), "--port", str(port), "--workers", str(workers)])
     for _ in range(1200):
         if proc.poll() is not None: raise SystemExit(f"serve exited: {proc.stderr.read()}")
         try:
@@ -87,6 +87,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--router"); ap.add_argument("--n", type=int, default=300); ap.add_argument("--n32", type=int, default=1000)
     ap.add_argument("--runtime", default="torch", choices=["torch", "static"], help="the encoder runtime of the router trained here (without --router)")
+    ap.add_argument("--workers", type=int, default=1, help="gateway processes (serve --workers)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     a = ap.parse_args()
     router = _router(a.router, a.runtime)
@@ -96,7 +97,7 @@ def main():
     pool.write_text(json.dumps([{"name": m.name, "price_per_mtok": m.price_per_mtok, "base_url": url_up,
                                  "model": "instant" if m.name == PASS_MODEL else "right"} for m in PAPER_POOL]))
     with socket.socket() as s: s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-    gw = _gateway(router, pool, port)
+    gw = _gateway(router, pool, port, a.workers)
     url, load0 = f"http://127.0.0.1:{port}/v1", os.getloadavg()
     he = [humaneval_prompt(p) for p in HUMANEVAL.values()]
     try:
@@ -107,6 +108,7 @@ def main():
     finally:
         gw.terminate(); fake.terminate()
     load1 = os.getloadavg()
+    print(f"gateway: {a.workers} process(es); router encoder runtime: {a.runtime if not a.router else 'as saved'}")
     print(f"load average (1, 5, 15 min) before {tuple(round(x, 2) for x in load0)}, after {tuple(round(x, 2) for x in load1)}; {os.cpu_count()} CPUs")
     if a.json: Path(a.json).write_text(json.dumps(dict(rows=rows, load_before=load0, load_after=load1, cpus=os.cpu_count()), indent=1))
 
