@@ -180,19 +180,21 @@ def test_setuid_to_root_is_refused(engine):
     assert r.status == "passed", r.output
 
 
+def _search(folders:list) -> str:
+    "Source of a program that reads every file under `folders` (but in its own working folder) into `found`"
+    return (f"import os\nfound = []\nfor d in {folders!r}:\n    for root, _, files in os.walk(d):\n"
+            "        if root.startswith(os.getcwd()): continue\n"
+            "        for f in files:\n            try: found.append(open(os.path.join(root, f)).read())\n            except OSError: pass\n")
+
+
 def test_another_runs_files_are_gone_after_it(engine):
     "Run A leaves a secret in its folder, its TMPDIR and /tmp; run B (next, on the same worker) finds none of it"
     a = run_tests("import os, tempfile\nopen('secret.txt', 'w').write('hunter2')\nfd, p = tempfile.mkstemp(); os.write(fd, b'hunter2')\n"
                   "print(os.getcwd(), p)", "", timeout=5, engine=engine)
     assert a.status == "passed"
     where, tmp = a.output.split()
-    b = run_tests(f"import os\nfound = []\nfor p in [{where + '/secret.txt'!r}, {tmp!r}]:\n"
-                  "    try: found.append(open(p).read())\n    except OSError: pass\n"
-                  "for d in ('/tmp', '/var/tmp', '/dev/shm'):\n"
-                  "    for root, _, files in os.walk(d):\n"
-                  "        if root.startswith(os.getcwd()): continue\n"
-                  "        for f in files:\n"
-                  "            try: found.append(open(os.path.join(root, f)).read())\n            except OSError: pass\n",
+    b = run_tests(_search(["/tmp", "/var/tmp", "/dev/shm"]) + f"for p in [{where + '/secret.txt'!r}, {tmp!r}]:\n"
+                  "    try: found.append(open(p).read())\n    except OSError: pass\n",
                   "assert not any('hunter2' in x for x in found), found", timeout=5, engine=engine)
     assert b.status == "passed", b.output
     assert not Path(where).exists()
@@ -202,11 +204,7 @@ def test_another_runs_files_are_gone_after_it(engine):
 def test_another_runs_files_are_out_of_reach_while_it_runs(engine, new_workers):
     "Two runs at once: the second cannot see the first's folder, /tmp or /proc entries"
     writer = "import time\nopen('secret.txt', 'w').write('hunter2')\ntime.sleep(1.5)"
-    reader = ("import os, time\ntime.sleep(0.5)\nfound = []\n"
-              "for root, _, files in list(os.walk('/tmp')) + list(os.walk('/var/tmp')):\n"
-              "    if root.startswith(os.getcwd()): continue\n"
-              "    for f in files:\n        try: found.append(open(os.path.join(root, f)).read())\n        except OSError: pass\n"
-              "for pid in os.listdir('/proc'):\n"
+    reader = ("import time\ntime.sleep(0.5)\n" + _search(["/tmp", "/var/tmp"]) + "for pid in os.listdir('/proc'):\n"
               "    try: found.append(open(f'/proc/{pid}/cwd/secret.txt').read())\n    except OSError: pass\n")
     res = run_many([(writer, ""), (reader, "assert not any('hunter2' in x for x in found), found")], timeout=5, workers=2, progress=False, engine=engine)
     assert [r.status for r in res] == ["passed", "passed"], res[1].output
