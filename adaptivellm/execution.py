@@ -6,7 +6,7 @@
 __all__ = ['RunResult', 'SandboxLimits', 'os_isolation', 'start_workers', 'close_workers', 'run_tests', 'run_many',
            'sandbox_status', 'metric_path']
 
-# %% ../nbs/09_execution.ipynb #1722b303
+# %% ../nbs/09_execution.ipynb #9658231e
 import atexit, inspect, json, math, os, queue, secrets, select, shutil, signal, subprocess, sys, tempfile, threading, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from pathlib import Path
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-# %% ../nbs/09_execution.ipynb #a6f74e12
+# %% ../nbs/09_execution.ipynb #69a1fc87
 @dataclass
 class RunResult:
     "The outcome of one program run in the sandbox"
@@ -24,7 +24,7 @@ class RunResult:
     output: str   # stdout and stderr together, truncated to its head and tail
     seconds: float = 0.0 # wall-clock time
 
-# %% ../nbs/09_execution.ipynb #c8f53469
+# %% ../nbs/09_execution.ipynb #63fc84e5
 @dataclass
 class SandboxLimits:
     "Resource limits of one sandboxed run"
@@ -35,7 +35,7 @@ class SandboxLimits:
     max_output:int=4000 # characters of output kept (half head, half tail)
     cpu_seconds:int|None=None # CPU time (RLIMIT_CPU, whole seconds); None: the wall-clock timeout, rounded up
 
-# %% ../nbs/09_execution.ipynb #7659d44c
+# %% ../nbs/09_execution.ipynb #58a02c23
 def _rlimits(limits:SandboxLimits, timeout:float, isolate:bool) -> dict:
     "The `resource` limits of one run: name -> (soft, hard)"
     cpu = limits.cpu_seconds or math.ceil(timeout)
@@ -43,7 +43,7 @@ def _rlimits(limits:SandboxLimits, timeout:float, isolate:bool) -> dict:
     if isolate: rl["RLIMIT_NPROC"] = limits.max_procs  # counts per user: meaningful only for the sandbox's own user
     return {k: (v, v) for k, v in rl.items()} | {"RLIMIT_CPU": (cpu, cpu + 1)}
 
-# %% ../nbs/09_execution.ipynb #3f165389
+# %% ../nbs/09_execution.ipynb #dcae38d1
 _ISOLATION = {}
 
 def os_isolation(require:bool|None=None # None: use it when available; True: demand it; False: off
@@ -62,7 +62,7 @@ def os_isolation(require:bool|None=None # None: use it when available; True: dem
     if require and not _ISOLATION["ok"]: raise RuntimeError(f"OS isolation unavailable: {_ISOLATION['why']}")
     return _ISOLATION["ok"]
 
-# %% ../nbs/09_execution.ipynb #b14087a6
+# %% ../nbs/09_execution.ipynb #1fe31ae7
 def _audit_guard(root, pid):
     "An audit hook confining a program to directory `root` and process `pid`"
     import os
@@ -89,7 +89,7 @@ def _audit_guard(root, pid):
             raise PermissionError(f"sandbox: {event} outside the working directory")
     return guard
 
-# %% ../nbs/09_execution.ipynb #2bedaeda
+# %% ../nbs/09_execution.ipynb #28d04fe4
 def _run_program(source:str, token:str):
     "Run `source` as `__main__` in this process; print `token` if it ran to its end; never returns"
     import os, sys, traceback
@@ -100,7 +100,7 @@ def _run_program(source:str, token:str):
     sys.stdout.flush(); sys.stderr.flush()
     os.write(1, f"\n{token}\n".encode()); os._exit(0)
 
-# %% ../nbs/09_execution.ipynb #54433550
+# %% ../nbs/09_execution.ipynb #1a153242
 def _status(code:int|None, out:str, token:str) -> str:
     "passed / failed / timeout / error from the exit code (None: killed at the timeout) and the output"
     if code is None or code == -signal.SIGXCPU: return "timeout"
@@ -113,7 +113,7 @@ def _result(code:int|None, out:str, token:str, seconds:float) -> RunResult:
     if code == -signal.SIGXCPU: out += "\n[sandbox: stopped at its CPU-time limit]"
     return RunResult(status == "passed", status, out.replace(token, "").rstrip(), seconds)
 
-# %% ../nbs/09_execution.ipynb #d58497c6
+# %% ../nbs/09_execution.ipynb #2866f0c5
 def _read_output(path:str, limit:int) -> str:
     "Head and tail of the output file, `limit` characters at most"
     import os
@@ -123,7 +123,7 @@ def _read_output(path:str, limit:int) -> str:
         head = f.read(limit // 2).decode(errors="replace"); f.seek(size - limit // 2)
         return f"{head}\n...[{size - limit} bytes cut]...\n{f.read().decode(errors='replace')}"
 
-# %% ../nbs/09_execution.ipynb #903551f1
+# %% ../nbs/09_execution.ipynb #a3649a06
 _PRELOAD = ["typing", "collections", "math", "heapq", "itertools", "bisect", "re", "doctest", "functools", "hashlib", "fractions", "random",
             "operator", "datetime", "string", "statistics", "array", "queue", "io", "decimal", "copy", "json", "dataclasses", "enum", "tempfile"]
 _ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8"}
@@ -132,7 +132,7 @@ def _job(script:str, token:str, timeout:float, limits:SandboxLimits, isolate:boo
     "What the harness sends a warm worker for one program"
     return dict(program=script, token=token, timeout=timeout, limits=_rlimits(limits, timeout, isolate), max_output=limits.max_output)
 
-# %% ../nbs/09_execution.ipynb #2b303565
+# %% ../nbs/09_execution.ipynb #4eeadfbe
 def _warm_worker():
     "A warm worker: import the common modules once, then answer each job line on stdin with a JSON line"
     import ctypes, json, os, sys
@@ -149,7 +149,7 @@ def _warm_worker():
         answers.write(json.dumps(answer) + "\n"); answers.flush()
         if "damaged" in answer: os._exit(1)
 
-# %% ../nbs/09_execution.ipynb #94ffcbb7
+# %% ../nbs/09_execution.ipynb #72f54953
 def _warm_run(job:dict, cfg:dict, libc) -> dict:
     "Run one job in a fresh child of this worker: its exit code (None: killed at the timeout), CPU and wall seconds, output"
     import os, time
@@ -164,7 +164,7 @@ def _warm_run(job:dict, cfg:dict, libc) -> dict:
     os.close(out); _wipe(cfg["wipe"])
     return dict(code=code, cpu=cpu, seconds=seconds, output=text)
 
-# %% ../nbs/09_execution.ipynb #060a6d3d
+# %% ../nbs/09_execution.ipynb #b95ba393
 def _wipe(folders:list):
     "Delete everything inside `folders` (a symbolic link is removed, not followed)"
     import os, shutil
@@ -173,7 +173,7 @@ def _wipe(folders:list):
             if e.is_dir(follow_symlinks=False): shutil.rmtree(e.path, ignore_errors=True)
             else: os.unlink(e.path)
 
-# %% ../nbs/09_execution.ipynb #64001d48
+# %% ../nbs/09_execution.ipynb #956bfed2
 def _warm_child(job:dict, cfg:dict, work:str, out:int, libc):
     "In the forked child: confine this process, then run the program (`_run_program`); never returns"
     import os, resource, sys
@@ -190,7 +190,7 @@ def _warm_child(job:dict, cfg:dict, work:str, out:int, libc):
     sys.addaudithook(_audit_guard(work, os.getpid()))
     _run_program(job["program"], job["token"])
 
-# %% ../nbs/09_execution.ipynb #bc7023dc
+# %% ../nbs/09_execution.ipynb #dd7711cd
 def _warm_cleanup(pid:int, cfg:dict, timeout:float) -> tuple:
     "Wait up to `timeout` s for the run, then kill and reap it and all it left: (exit code or None when killed, CPU seconds)"
     import os, select, time
@@ -205,7 +205,7 @@ def _warm_cleanup(pid:int, cfg:dict, timeout:float) -> tuple:
     else: raise RuntimeError("processes of a run survived 1000 rounds of SIGKILL")
     return None if timed_out else os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
 
-# %% ../nbs/09_execution.ipynb #120917c2
+# %% ../nbs/09_execution.ipynb #3c055911
 def _kill_run(cfg:dict, group:int|None=None):
     "SIGKILL the run: all other processes of the worker's PID namespace; without one, process group `group` and our children"
     import os, signal
@@ -217,7 +217,7 @@ def _kill_run(cfg:dict, group:int|None=None):
         try: os.kill(target, signal.SIGKILL)
         except OSError: pass
 
-# %% ../nbs/09_execution.ipynb #445ce404
+# %% ../nbs/09_execution.ipynb #0d6a3912
 def _source(*fns, call:str) -> str:
     "Standalone source of functions `fns` followed by the statement `call`"
     return "\n".join(inspect.getsource(f) for f in fns) + f"\n{call}\n"
@@ -235,7 +235,7 @@ def _launch(layer):
     except BaseException as e:
         os.write(2, f"sandbox setup failed: {e!r}\n".encode()); os._exit(121)
 
-# %% ../nbs/09_execution.ipynb #1cd24199
+# %% ../nbs/09_execution.ipynb #38675481
 class _WarmWorker:
     "A warm worker seen from the harness: started once, then one program at a time (`run`)"
     def __init__(self, isolate:bool, uid:int|None=None):
@@ -247,7 +247,7 @@ class _WarmWorker:
         if self.proc.stdout.readline() != "ready\n":
             self.close(); raise RuntimeError(f"the warm sandbox worker did not start: {self.stderr()}")
 
-# %% ../nbs/09_execution.ipynb #1925287a
+# %% ../nbs/09_execution.ipynb #b99aeaa6
 def _worker_config(isolate:bool, uid:int|None, tmp:str|None) -> dict:
     "The launcher's settings for a warm worker, with the worker's own settings as its argument"
     hidden = _hidden_folders() if isolate else []
@@ -261,7 +261,7 @@ def _warm_launcher(isolate:bool) -> str:
     "The warm worker's launcher source; with the OS layer (`_worker_namespaces`) when `isolate`"
     return _source(*((_mount, _private_mounts, _worker_namespaces) if isolate else ()), _launch, call=f"_launch({'_worker_namespaces' if isolate else None})")
 
-# %% ../nbs/09_execution.ipynb #4c11a2b9
+# %% ../nbs/09_execution.ipynb #3df2c527
 @patch
 def run(self:_WarmWorker, script:str, timeout:float, limits:SandboxLimits) -> RunResult:
     "Run `script` in a fresh child of this worker; a worker that fails is closed (the pool replaces it)"
@@ -275,7 +275,7 @@ def run(self:_WarmWorker, script:str, timeout:float, limits:SandboxLimits) -> Ru
         return RunResult(False, "error", f"sandbox worker failed: {answer.get('damaged', 'no answer')}\n{self.stderr()}", time.monotonic() - start)
     return _result(answer["code"], answer["output"], token, answer["seconds"])
 
-# %% ../nbs/09_execution.ipynb #d75938d8
+# %% ../nbs/09_execution.ipynb #86bf8a87
 @patch
 def close(self:_WarmWorker):
     "Stop the worker and every process in it"
@@ -297,7 +297,7 @@ def _children(pid:int) -> list:
     try: return [int(k) for k in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError: return []
 
-# %% ../nbs/09_execution.ipynb #26453532
+# %% ../nbs/09_execution.ipynb #28337f11
 _SLOT_BASE = 100_000_000 + os.getpid() * 128  # user ids 0-63: the spawn engine's slots; 64-127: warm workers
 _POOL = threading.Condition()
 _IDLE, _LIVE, _FREE_UIDS = {True: [], False: []}, set(), list(range(_SLOT_BASE + 64, _SLOT_BASE + 128))
@@ -313,7 +313,7 @@ def _lease(isolate:bool) -> _WarmWorker:
     with _POOL: _LIVE.add(w)
     return w
 
-# %% ../nbs/09_execution.ipynb #3870ba00
+# %% ../nbs/09_execution.ipynb #d0f8ad4b
 def _give_back(w:_WarmWorker|None, uid:int|None=None):
     "Return a healthy worker to the idle ones; close a failed one and free its user id"
     with _POOL:
@@ -330,7 +330,7 @@ def _run_warm(script:str, timeout:float, limits:SandboxLimits, isolate:bool) -> 
     try: return w.run(script, timeout, limits)
     finally: _give_back(w)
 
-# %% ../nbs/09_execution.ipynb #acf1c900
+# %% ../nbs/09_execution.ipynb #37e6e413
 def start_workers(n:int, # warm workers to have ready
                   isolate:bool|None=None, # OS isolation, as in `run_tests`
                  ) -> int:
@@ -351,7 +351,7 @@ def _close_all():
     "At exit: stop every warm worker, busy or idle"
     for w in list(_LIVE): w.close()
 
-# %% ../nbs/09_execution.ipynb #042701c4
+# %% ../nbs/09_execution.ipynb #f0bed699
 def _forget_workers():
     "In a forked copy of the harness: the workers belong to the parent; start afresh"
     global _POOL
@@ -360,7 +360,7 @@ def _forget_workers():
 
 os.register_at_fork(after_in_child=_forget_workers)
 
-# %% ../nbs/09_execution.ipynb #4ff20ac1
+# %% ../nbs/09_execution.ipynb #a54d40d6
 def run_tests(program:str, # the candidate program
               tests:str, # test code appended to it; fails by raising (e.g. `assert`)
               timeout:float=10.0, # wall-clock seconds
@@ -377,7 +377,7 @@ def run_tests(program:str, # the candidate program
     try: return _spawn(script, timeout, limits, True, uid)
     finally: _SLOTS.put(uid)
 
-# %% ../nbs/09_execution.ipynb #8ff7a0d8
+# %% ../nbs/09_execution.ipynb #11715ae7
 def run_many(jobs:list, # (program, tests) pairs
              timeout:float=10.0, # wall-clock seconds per run
              workers:int=2, # runs at once (with `ray="local"`: the CPUs of the local Ray instance)
@@ -395,7 +395,7 @@ def run_many(jobs:list, # (program, tests) pairs
     with ThreadPoolExecutor(workers) as pool:
         return list(tqdm(pool.map(run, jobs), total=len(jobs), disable=not progress, desc="running tests"))
 
-# %% ../nbs/09_execution.ipynb #61cbd755
+# %% ../nbs/09_execution.ipynb #2acb42e3
 def _sandbox_driver():
     "Run ./main.py under `_audit_guard` (`_run_program`)"
     import os, sys
@@ -411,14 +411,14 @@ def _launcher(isolate:bool) -> str:
     "The spawn launcher's source; with the OS layer (`_isolate`) when `isolate`"
     return _source(*((_mount, _private_mounts, _isolate) if isolate else ()), _launch, call=f"_launch({'_isolate' if isolate else None})")
 
-# %% ../nbs/09_execution.ipynb #e2a36339
+# %% ../nbs/09_execution.ipynb #9efd9f41
 def _config(workdir:str, uid:int, timeout:float, limits:SandboxLimits, isolate:bool, token:str) -> dict:
     "The launcher's settings for one run"
     env = _ENV | {"HOME": workdir, "TMPDIR": workdir, "ADAPTIVELLM_TOKEN": token}
     return dict(isolate=isolate, uid=uid, workdir=workdir, limits=_rlimits(limits, timeout, isolate), env=env, python=sys.executable, code=_DRIVER,
                 args=[], hide=_hidden_folders() if isolate else [], keep=[workdir, sys.base_prefix, sys.prefix] if isolate else [])
 
-# %% ../nbs/09_execution.ipynb #c9dc4da4
+# %% ../nbs/09_execution.ipynb #4cd3eb08
 def _spawn(program:str, timeout:float, limits:SandboxLimits, isolate:bool, uid:int|None) -> RunResult:
     "Run `program` once in the sandbox (as user `uid` under OS isolation)"
     work, token, start = tempfile.mkdtemp(prefix="adaptivellm-run-"), secrets.token_hex(16), time.monotonic()
@@ -435,7 +435,7 @@ def _spawn(program:str, timeout:float, limits:SandboxLimits, isolate:bool, uid:i
         return _result(code, text, token, time.monotonic() - start)
     finally: shutil.rmtree(work, ignore_errors=True)
 
-# %% ../nbs/09_execution.ipynb #77c2a9c0
+# %% ../nbs/09_execution.ipynb #445903d7
 def _kill_group(p:subprocess.Popen, uid:int|None):
     "Kill the run's process group and, under OS isolation, every process of its user; reap the launcher"
     try: os.killpg(p.pid, signal.SIGKILL)
@@ -443,7 +443,7 @@ def _kill_group(p:subprocess.Popen, uid:int|None):
     if uid is not None: _kill_user(uid)
     p.wait()
 
-# %% ../nbs/09_execution.ipynb #26ecc0c1
+# %% ../nbs/09_execution.ipynb #2d630668
 def _mount(src, dst, fstype, flags, data=None):
     "Call mount(2); raise OSError when it fails"
     import ctypes, os
@@ -452,7 +452,7 @@ def _mount(src, dst, fstype, flags, data=None):
     if libc.mount(enc(src), enc(dst), enc(fstype), flags, enc(data)) != 0:
         e = ctypes.get_errno(); raise OSError(e, f"mount {dst}: {os.strerror(e)}")
 
-# %% ../nbs/09_execution.ipynb #53e4a292
+# %% ../nbs/09_execution.ipynb #147e314b
 def _private_mounts(cfg):
     "Private mounts: tmpfs over `cfg['hide']`, `cfg['keep']` bound back (read-only, but for `cfg['workdir']`)"
     import os
@@ -465,7 +465,7 @@ def _private_mounts(cfg):
         if p != cfg["workdir"]: _mount(None, p, None, 4096 | 32 | 1 | 2)  # read-only remount
         os.close(fd)
 
-# %% ../nbs/09_execution.ipynb #dc03ae94
+# %% ../nbs/09_execution.ipynb #b89a9f16
 def _isolate(cfg):
     "Enter new net/mount/IPC namespaces with private mounts (`_private_mounts`), then become the run's own user"
     import ctypes, os
@@ -475,7 +475,7 @@ def _isolate(cfg):
     os.chdir(cfg["workdir"])
     os.setgroups([]); os.setgid(cfg["uid"]); os.setuid(cfg["uid"])
 
-# %% ../nbs/09_execution.ipynb #958980b7
+# %% ../nbs/09_execution.ipynb #759a953f
 def _worker_namespaces(cfg):
     "Make this launcher's child PID 1 of new PID/net/mount/IPC namespaces with private mounts and its own /proc"
     import ctypes, os
@@ -485,9 +485,10 @@ def _worker_namespaces(cfg):
     if pid := os.fork(): os._exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) & 0xFF)  # the launcher waits outside
     libc.prctl(1, 9)  # PR_SET_PDEATHSIG: SIGKILL (and with it the whole namespace) when the launcher dies
     _private_mounts(cfg)
-    _mount("proc", "/proc", "proc", 2 | 4 | 8)  # nosuid, nodev, noexec: this namespace's processes only
+    try: _mount("proc", "/proc", "proc", 2 | 4 | 8)  # nosuid, nodev, noexec: this namespace's processes only
+    except OSError as e: os.write(2, f"the host's /proc stays visible, as under the spawn engine: {e}\n".encode())  # a container may forbid it
 
-# %% ../nbs/09_execution.ipynb #4d000104
+# %% ../nbs/09_execution.ipynb #becc7c0f
 def _blocked_ancestor(path:str) -> str|None:
     "The first folder above `path` that other users cannot traverse, if any"
     parts = Path(path).resolve().parts
@@ -502,7 +503,7 @@ def _hidden_folders() -> list:
     private = {_blocked_ancestor(p) for p in (sys.base_prefix, sys.prefix)} - {None}
     return tmp + [(d, "0755") for d in sorted(private)]
 
-# %% ../nbs/09_execution.ipynb #c3145bea
+# %% ../nbs/09_execution.ipynb #10789dc7
 _SLOT_UIDS = range(_SLOT_BASE, _SLOT_BASE + 64)
 _SLOTS = queue.Queue()
 for _u in _SLOT_UIDS: _SLOTS.put(_u)
@@ -517,7 +518,7 @@ def _pids_of(uids:set) -> list:
     "Pids of the live processes owned by any of `uids`"
     return [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/status") if _live_owner(p) in uids]
 
-# %% ../nbs/09_execution.ipynb #901dccd1
+# %% ../nbs/09_execution.ipynb #85a0259b
 def _kill_user(uid:int, rounds:int=200):
     "SIGKILL every live process owned by `uid`, repeating while any are left"
     for i in range(rounds):
@@ -528,14 +529,14 @@ def _kill_user(uid:int, rounds:int=200):
         if i: time.sleep(0.01)
     warnings.warn(f"processes of sandbox user {uid} survived {rounds} rounds of SIGKILL")
 
-# %% ../nbs/09_execution.ipynb #dfe23d44
+# %% ../nbs/09_execution.ipynb #470ae806
 def sandbox_status() -> dict:
     "The sandbox now: `free_slots` (64 when no spawn run is in flight), `processes` (pids its users still run), the warm `workers` (pids), `busy_workers`"
     with _POOL: workers, busy = sorted(w.proc.pid for w in _LIVE), len(_LIVE) - len(_IDLE[True]) - len(_IDLE[False])
     uids = set(_SLOT_UIDS) | set(range(_SLOT_BASE + 64, _SLOT_BASE + 128))
     return dict(free_slots=_SLOTS.qsize(), processes=_pids_of(uids), workers=workers, busy_workers=busy)
 
-# %% ../nbs/09_execution.ipynb #9a8d9139
+# %% ../nbs/09_execution.ipynb #8c1352d2
 class _SandboxActor:
     "A Ray actor: the warm sandbox of one CPU of a node, checking batches of jobs"
     def run(self, jobs:list, timeout:float, limits:SandboxLimits|None, isolate:bool|None, engine:str) -> list:
@@ -555,7 +556,7 @@ def _ray_actors(address:str, workers:int) -> list:
         _RAY.update(key=key, actors=[ray.remote(num_cpus=1)(_SandboxActor).remote() for _ in range(n)])
     return _RAY["actors"]
 
-# %% ../nbs/09_execution.ipynb #ce1fb4ac
+# %% ../nbs/09_execution.ipynb #93a0fe9b
 def _ray_many(jobs:list, timeout:float, workers:int, limits, isolate, progress:bool, engine:str, address:str) -> list:
     "`run_many` on a Ray cluster: batches of jobs to the actors, the results in the jobs' order"
     from ray.util import ActorPool
@@ -565,7 +566,7 @@ def _ray_many(jobs:list, timeout:float, workers:int, limits, isolate, progress:b
     results = ActorPool(actors).map(lambda a, b: a.run.remote(b, timeout, limits, isolate, engine), batches)
     return [r for batch in tqdm(results, total=len(batches), disable=not progress, desc="running tests on Ray") for r in batch]
 
-# %% ../nbs/09_execution.ipynb #433babd5
+# %% ../nbs/09_execution.ipynb #f0588ba3
 def metric_path() -> str:
     "Path of the `evaluate` metric script `sandboxed_code_eval.py` inside the installed package"
     import adaptivellm
