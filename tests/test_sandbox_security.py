@@ -5,7 +5,7 @@ descriptors as before, and a plain program still passing.
 
 Tests of the OS layer (namespaces, own user id) run only where `os_isolation()` is available (root on Linux); the
 in-process guard is tested everywhere. Every run is bounded by a timeout of a few seconds."""
-import os, shutil, socket, threading, time
+import os, shutil, socket, tempfile, threading, time
 from pathlib import Path
 import pytest
 from adaptivellm.execution import SandboxLimits, close_workers, os_isolation, run_many, run_tests, sandbox_status
@@ -18,11 +18,20 @@ needs_os = pytest.mark.skipif(not ISOLATED, reason="OS isolation unavailable (ne
 def engine(request): return request.param
 
 
+@pytest.fixture(scope="module", autouse=True)
+def own_tmp():
+    "The harness's temporary files (spawn runs' folders, warm workers' folders) in a folder of this module's own: other jobs share /tmp"
+    saved, tempfile.tempdir = tempfile.tempdir, tempfile.mkdtemp(prefix="adaptivellm-sectest-")
+    os.chmod(tempfile.tempdir, 0o755)
+    yield Path(tempfile.tempdir)
+    close_workers(); shutil.rmtree(tempfile.tempdir); tempfile.tempdir = saved
+
+
 def _host() -> dict:
     "What a hostile run must not change on the host"
     s = sandbox_status()
     return dict(free_slots=s["free_slots"], processes=s["processes"], workers=s["workers"], busy=s["busy_workers"],
-                tmp=sorted(p.name for p in Path("/tmp").glob("adaptivellm-*")), fds=len(os.listdir("/proc/self/fd")))
+                tmp=sorted(n for n in os.listdir(tempfile.gettempdir()) if not n.startswith("pytest-of-")), fds=len(os.listdir("/proc/self/fd")))
 
 
 @pytest.fixture
