@@ -306,7 +306,10 @@ def add_cascade(bench, # a `Benchmark`
 def fmt_metric(v, # a number, a `mean_ci` result, None or NaN
                ) -> str:
     "A metric for a Markdown table: a number, or mean [lo, hi]"
-    if isinstance(v, dict): return "" if math.isnan(v["mean"]) else f"{v['mean']:.3f} [{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}]"
+    if isinstance(v, dict):  # a `mean_ci` result, NaN as None when read back from JSON
+        lo, hi = (math.nan if x is None else x for x in v["ci95"])
+        if v["mean"] is None or math.isnan(v["mean"]): return ""
+        return f"{v['mean']:.3f}" if math.isnan(lo) else f"{v['mean']:.3f} [{lo:.3f}, {hi:.3f}]"
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 def md_table(rows:list, # dicts, one per row
