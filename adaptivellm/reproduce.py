@@ -32,8 +32,8 @@ from .reference import KNNSelector, RandomSelector
 from .router import AdaptiveLLM, default_reasoner
 from .clustering import DifficultyLevels
 from .examples import example_tests
-from .gate import read_verdicts, recorded_samples
-from .cascade import (replay_data, chain_table, usable_chains, price_ordered_chains, chain_label, evaluate_chains, route_features,
+from .gate import read_verdicts
+from .cascade import (replay_data, replay_table, price_ordered_chains, chain_label, evaluate_chains, route_features,
                                  CascadeRouter, ChainLookup, AnswerAwareCascade, failure_buckets, sample_replays, CHAIN_SEP)
 
 # %% ../nbs/08_reproduce.ipynb #4dc97f79
@@ -285,12 +285,12 @@ def add_cascade(bench, # a `Benchmark`
                ) -> list:
     "Add the cascade's rows, points and AIQ to the published split's and the repeated splits' results; its worst-case costs"
     timings = {} if timings is None else timings
-    try: v = read_verdicts(verdicts); data = replay_data(bench, recorded_samples(bench), v)
+    try: v = read_verdicts(verdicts); data = replay_data(bench, verdicts=v)
     except (FileNotFoundError, ImportError, ValueError) as e: print(f"adaptivellm reproduce: no cascade rows ({e})"); return None
     with _stage(timings, "cascade"):
-        chains = usable_chains(data, price_ordered_chains(bench.pool))
-        if not any(len(ch) > 1 for ch in chains): print("adaptivellm reproduce: no cascade rows (no gate verdicts for this pool's models)"); return None
-        table, fixed, by = chain_table(data, chains), [ch for ch in cascade_fixed_chains(bench) if ch in chains], {}
+        table = replay_table(bench, data)
+        if not any(CHAIN_SEP in l for l in table["pass@1"].columns): print("adaptivellm reproduce: no cascade rows (no gate verdicts for this pool's models)"); return None
+        fixed, by = [ch for ch in cascade_fixed_chains(bench) if chain_label(ch) in table["pass@1"].columns], {}
         prompts = bench.problems.prompt.loc[data.ids]
         F = pd.DataFrame(route_features(X0.loc[data.ids], prompts), index=data.ids)
         aware = dict(data=data, verdicts=v, n_examples=[len(example_tests(p)) for p in prompts], replays=sample_replays(data, list(table["pass@1"].columns)))

@@ -22,7 +22,7 @@ from .triplet import TripletFinetuner
 from .io import atomic_write, json_dumps, package_versions
 from .selection import SELECTORS, PaperSelector, selection_targets, selector_class
 from .utility import UtilitySelector
-from .cascade import CascadeRouter, chain_table, load_replay, price_ordered_chains, route_features, usable_chains
+from .cascade import CascadeRouter, parse_chain, replay_table, route_features
 
 # %% ../nbs/06_router.ipynb #4088ed69
 @dataclass
@@ -179,14 +179,12 @@ def select(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
 @patch
 def fit_cascade(self:AdaptiveLLM, bench, # the `Benchmark` the router was fitted on
                 train_ids=None, # training problems; all when None
-                data=None, # replay arrays (`cascade.ReplayData`); `load_replay(bench)` when None
+                data=None, # replay arrays (`cascade.ReplayData`); `cascade.replay_data(bench)` when None
                 no_tests:str="accept", # problems without example tests: "accept" or "escalate" (see `cascade.Cascade`)
                 k:int=None, # neighbours; chosen by leave-one-out when None (see `CascadeRouter`)
                ):
     "Fit the cascade part: a `CascadeRouter` over every usable price-ordered chain of the pool; returns self"
-    data = load_replay(bench) if data is None else data
-    ids = list(bench.problems.index if train_ids is None else train_ids)
-    table = chain_table(data, usable_chains(data, price_ordered_chains(self.pool)), no_tests)
+    ids, table = list(bench.problems.index if train_ids is None else train_ids), replay_table(bench, data, no_tests)
     prompts = list(bench.problems.prompt.loc[ids])
     self.cascade = CascadeRouter(k=k, no_tests=no_tests).fit(route_features(self.encoder.encode(prompts), prompts), {m: v.loc[ids] for m, v in table.items()})
     self.info["cascade"] = dict(n_train=len(ids), k=self.cascade.k, mix=self.cascade.mix, no_tests=no_tests, n_chains=len(self.cascade.models))
@@ -198,10 +196,11 @@ def chains(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
            budget:float=None, # USD per 1,000 problems (expected)
            lam:float=None, # the cost weight λ directly
           ) -> list:
-    "Per prompt, the models to try in order: the cascade part's chain, or `[selected model]` without one"
+    "Per prompt, the models to try in order: the cascade part's chain; without one, the selected model, then the pool's dearest as the backup"
     prompts = check_prompts(prompts)
-    if self.cascade is None: return [[s.model] for s in self.select(prompts, budget=budget, lam=lam)]
-    return self.cascade.chains(route_features(self.encoder.encode(prompts), prompts), lam=lam, budget=budget)
+    if self.cascade is not None: return [parse_chain(l) for l in self.cascade.select(route_features(self.encoder.encode(prompts), prompts), lam=lam, budget=budget)]
+    top = max(reversed(self.pool), key=lambda m: m.price_per_mtok).name  # the dearest; on a tie, the last listed
+    return [[s.model] + ([top] if s.model != top else []) for s in self.select(prompts, budget=budget, lam=lam)]
 
 # %% ../nbs/06_router.ipynb #50650fcc
 FORMAT = "adaptivellm-router/1"
