@@ -22,6 +22,7 @@ from .triplet import TripletFinetuner
 from .io import atomic_write, json_dumps, package_versions
 from .selection import SELECTORS, PaperSelector, selection_targets, selector_class
 from .utility import UtilitySelector
+from .cascade import CascadeRouter, parse_chain, replay_table, route_features
 
 # %% ../nbs/06_router.ipynb #4088ed69
 @dataclass
@@ -115,7 +116,7 @@ class AdaptiveLLM:
                  levels:Optional[DifficultyLevels]=None, # the difficulty levels the encoder was fine-tuned on
                  info:Optional[dict]=None): # how it was trained (JSON-ready)
         self.pool, self.encoder, self.selector, self.selector_kind, self.levels = pool, encoder, selector, selector_kind, levels
-        self.info = info or {}
+        self.info, self.cascade = info or {}, None  # `cascade`: the optional cascade part (`fit_cascade`)
 
     @property
     def models(self) -> list: return [m.name for m in self.pool]
@@ -174,6 +175,33 @@ def select(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
     return [Selection(m, {k: float(v) for k, v in scores.iloc[i].items()}, float(cost.iloc[i][m]) / 1000, self.selector.proba_kind)
             for i, m in enumerate(choice)]
 
+# %% ../nbs/06_router.ipynb #e3a9bd2e
+@patch
+def fit_cascade(self:AdaptiveLLM, bench, # the `Benchmark` the router was fitted on
+                train_ids=None, # training problems; all when None
+                data=None, # replay arrays (`cascade.ReplayData`); `cascade.replay_data(bench)` when None
+                no_tests:str="accept", # problems without example tests: "accept" or "escalate" (see `cascade.Cascade`)
+                k:int=None, # neighbours; chosen by leave-one-out when None (see `CascadeRouter`)
+               ):
+    "Fit the cascade part: a `CascadeRouter` over every usable price-ordered chain of the pool; returns self"
+    ids, table = list(bench.problems.index if train_ids is None else train_ids), replay_table(bench, data, no_tests)
+    prompts = list(bench.problems.prompt.loc[ids])
+    self.cascade = CascadeRouter(k=k, no_tests=no_tests).fit(route_features(self.encoder.encode(prompts), prompts), {m: v.loc[ids] for m, v in table.items()})
+    self.info["cascade"] = dict(n_train=len(ids), k=self.cascade.k, mix=self.cascade.mix, no_tests=no_tests, n_chains=len(self.cascade.models))
+    return self
+
+# %% ../nbs/06_router.ipynb #31b15516
+@patch
+def chains(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
+           budget:float=None, # USD per 1,000 problems (expected)
+           lam:float=None, # the cost weight λ directly
+          ) -> list:
+    "Per prompt, the models to try in order: the cascade part's chain; without one, the selected model, then the pool's dearest as the backup"
+    prompts = check_prompts(prompts)
+    if self.cascade is not None: return [parse_chain(l) for l in self.cascade.select(route_features(self.encoder.encode(prompts), prompts), lam=lam, budget=budget)]
+    top = max(reversed(self.pool), key=lambda m: m.price_per_mtok).name  # the dearest; on a tie, the last listed
+    return [[s.model] + ([top] if s.model != top else []) for s in self.select(prompts, budget=budget, lam=lam)]
+
 # %% ../nbs/06_router.ipynb #50650fcc
 FORMAT = "adaptivellm-router/1"
 
@@ -196,7 +224,7 @@ def save(self:AdaptiveLLM, path, # folder to write; a router saved there before 
     path = Path(path)
     def write(tmp):
         self.encoder.save(tmp/"encoder"); self.selector.to_dir(tmp/"selector")
-        if getattr(self, "cascade", None) is not None: self.cascade.to_dir(tmp/"cascade")  # see `12_cascade`
+        if self.cascade is not None: self.cascade.to_dir(tmp/"cascade")
         (tmp/"router.json").write_text(json_dumps(self._metadata(), indent=1))
         write_manifest(tmp)
     return atomic_write(path, write, folder=True, marker=MANIFEST)
@@ -217,9 +245,7 @@ def load(cls:AdaptiveLLM, path): # a folder written by `save`
     levels = None if meta["levels"] is None else DifficultyLevels.from_dict(meta["levels"])
     if getattr(sel, "mean_cost", 0) is None: sel.mean_cost = np.array([meta["info"]["usd_per_1k"][m] for m in sel.models])  # saved before 0.13
     router = cls([ModelSpec(**m) for m in meta["pool"]], enc, sel, meta["selector"], levels, meta["info"])
-    if (path/"cascade").is_dir():
-        from adaptivellm.cascade import CascadeRouter
-        router.cascade = CascadeRouter.from_dir(path/"cascade")
+    if (path/"cascade").is_dir(): router.cascade = CascadeRouter.from_dir(path/"cascade")
     return router
 
 # %% ../nbs/06_router.ipynb #7c46d4c3
@@ -242,9 +268,7 @@ def train(out:str=None, # folder to save the router in (required)
     ids = paper_split(bench)[0] if split == "paper" else None
     t0 = time.perf_counter()
     router = AdaptiveLLM.fit(bench, ids, encoder=encoder, finetune=not no_finetune, selector=selector, seed=seed, max_steps=max_steps, runtime=runtime)
-    if cascade:
-        import adaptivellm.cascade
-        router.fit_cascade(bench, ids)
+    if cascade: router.fit_cascade(bench, ids)
     router.save(out)
     print(f"trained {router!r} on {router.info['n_train']} problems in {time.perf_counter()-t0:.0f} s; saved to {out}")
 

@@ -25,7 +25,6 @@ from .examples import check_answer, example_tests
 from .execution import run_tests, start_workers
 from .labels import extract_code
 from .router import AdaptiveLLM
-import adaptivellm.cascade  # adds `AdaptiveLLM.chains` and loads a router's cascade part
 from starlette.exceptions import HTTPException
 
 # %% ../nbs/13_solve.ipynb #bc77f369

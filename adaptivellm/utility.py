@@ -172,6 +172,7 @@ def utility_argmax(P:np.ndarray, # pass probabilities, problems x models
 class CostAwareSelector(Selector):
     "Shared λ rule: utility p̂ − λ·ĉ; budgets from out-of-fold estimates on the training problems (subclasses define `_predict`)"
     lam = 0.0
+    lams = LAMS  # the λ grid `lam_for_budget` searches; a subclass may search a finer one
     proba_kind = "p_pass"
     def _frame(self, A, index) -> pd.DataFrame: return pd.DataFrame(A, index=index, columns=self.models)
     def proba(self, X, # problems x features
@@ -210,19 +211,19 @@ def select(self:CostAwareSelector, X, # problems x features
 # %% ../nbs/05a_utility.ipynb #08c22763
 @patch
 def _set_oof(self:CostAwareSelector, oof_p:np.ndarray, oof_c:np.ndarray, costs:np.ndarray):
-    "Keep the out-of-fold estimates and the realized training costs; tabulate the realized cost along `LAMS`"
+    "Keep the out-of-fold estimates and the realized training costs; tabulate the realized cost along `self.lams`"
     self.oof_p, self.oof_c, self.train_costs = oof_p, oof_c, costs
     rows = np.arange(len(costs))
-    self.budget_curve = np.array([costs[rows, utility_argmax(oof_p, oof_c, lam)].mean() for lam in LAMS])
+    self.budget_curve = np.array([costs[rows, utility_argmax(oof_p, oof_c, lam)].mean() for lam in self.lams])
     self._envelope = np.maximum.accumulate(self.budget_curve[::-1])[::-1]  # max cost over λ' >= λ: non-increasing
 
 @patch
 def lam_for_budget(self:CostAwareSelector, usd_per_1k:float # budget, USD per 1,000 problems
                   ) -> float:
-    "The smallest λ of `LAMS` whose out-of-fold mean cost (and every larger λ's) is within the budget"
+    "The smallest λ of `self.lams` whose out-of-fold mean cost (and every larger λ's) is within the budget"
     ok = np.flatnonzero(self._envelope <= usd_per_1k + 1e-12)
     if not len(ok): raise ValueError(f"budget {usd_per_1k} USD per 1,000 problems is below the cheapest choice's out-of-fold cost {self._envelope[-1]:.4f}")
-    return float(LAMS[ok[0]])
+    return float(self.lams[ok[0]])
 
 @patch
 def for_budget(self:CostAwareSelector, usd_per_1k:float # budget, USD per 1,000 problems

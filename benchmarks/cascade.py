@@ -25,15 +25,16 @@ def main():
     bench = load_benchmark(verbose=False)
     enc = PromptEncoder(a.encoder)
     X0 = pd.DataFrame(enc.encode(list(bench.problems.prompt)), index=bench.problems.index)
-    budgets, timings = R.default_budgets(bench), {}
-    empty = lambda: {"rows": [], "points": {}, "aiq": {}}
-    main_res, reps = empty(), [empty() for _ in range(a.splits)]
+    budgets = R.default_budgets(bench)
+    splits = stratified_splits(bench, a.splits, 0.3, a.seed)
     t0 = time.perf_counter()
-    worst = R.add_cascade(bench, X0, budgets, main_res, reps, a.splits, a.seed, timings, a.verdicts)
+    casc = R.cascade_results(bench, X0, budgets, [paper_split(bench)] + splits, a.verdicts)
     took = time.perf_counter() - t0
-    singles = [[{"method": f"single:{m}", **evaluate_choice(bench, single_choice(te, m))} for m in bench.models]
-               for _, te in stratified_splits(bench, a.splits, 0.3, a.seed)]
-    for r, s, (_, te) in zip(reps, singles, stratified_splits(bench, a.splits, 0.3, a.seed)): r["rows"] += s; r["aiq"] |= R.family_aiq(bench, te, {})
+    main_res, reps = casc[0], casc[1:]
+    worst = R.worst_case(reps)
+    for r, (_, te) in zip(reps, splits):
+        r["rows"] += [{"method": f"single:{m}", **evaluate_choice(bench, single_choice(te, m))} for m in bench.models]
+        r["aiq"] |= R.family_aiq(bench, te, {})
     rows, aiqs = R.aggregate(reps)
     print(f"encoder {enc.backbone_name}; budgets {budgets}; cascade stage {took:.1f} s wall ({a.splits} repeated splits + published split)\n")
     print("## Published split\n" + R.md_table(main_res["rows"], ["method", "pass@1", "usd_per_1k", "usd_per_1k_worst", "calls"]))
