@@ -148,6 +148,7 @@ def _warm_worker():
         except Exception as e: answer = {"damaged": repr(e)}
         answers.write(json.dumps(answer) + "\n"); answers.flush()
         if "damaged" in answer: os._exit(1)
+    if not cfg["isolate"]: __import__("shutil").rmtree(cfg["tmp"], ignore_errors=True)  # the harness is gone: our folder goes too
 
 # %% ../nbs/09_execution.ipynb #72f54953
 def _warm_run(job:dict, cfg:dict, libc) -> dict:
