@@ -8,7 +8,7 @@ __all__ = ['logger', 'SELECTORS', 'PAPER_XGB', 'SELECTOR_FORMAT', 'selection_tar
            'load_selector']
 
 # %% ../nbs/05_selection.ipynb #74b6c115
-import importlib, json, logging, warnings
+import importlib, json, logging, sys, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, xgboost as xgb
 from fastcore.basics import patch
@@ -133,7 +133,20 @@ class PaperSelector(Selector, name="paper"):
     def __repr__(self): return f"PaperSelector(labels={self.labels})"
     def _params(self) -> dict:
         return dict(objective="multi:softprob", num_class=len(self.labels), max_depth=PAPER_XGB["max_depth"], eta=PAPER_XGB["eta"],
-                    tree_method="hist", seed=self.seed, nthread=self.n_jobs, device=self.device if self.device == "cpu" else resolve_device(self.device))
+                    tree_method="hist", seed=self.seed, nthread=self.n_jobs, device=_xgboost_device(self.device))
+
+# %% ../nbs/05_selection.ipynb #6a583923
+_SAID_XGB = []  # holds True once this process has said that XGBoost trains on the CPU for want of CUDA
+
+def _xgboost_device(device:str) -> str:
+    "Where XGBoost trains when torch runs on `device`: that GPU if XGBoost was built with CUDA, else the CPU (said once)"
+    if device == "cpu": return "cpu"
+    device = resolve_device(device)
+    if xgb.build_info().get("USE_CUDA"): return device
+    if not _SAID_XGB:
+        _SAID_XGB.append(True)
+        print(f"adaptivellm: XGBoost {xgb.__version__} was built without CUDA: the paper selector trains on the CPU", file=sys.stderr)
+    return "cpu"
 
 # %% ../nbs/05_selection.ipynb #ceecd3ad
 @patch
