@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np, torch
 from fastcore.basics import patch
 from tqdm import tqdm
-from .io import atomic_write, cache_root, file_lock, package_versions, usable_cores
+from .io import atomic_write, cache_root, file_lock, package_versions, resolve_device, usable_cores
 
 # %% ../nbs/04_encoder.ipynb #0122ef80
 CODEBERT = "microsoft/codebert-base"
@@ -32,15 +32,17 @@ class PromptEncoder:
                  max_length:int=None, # tokens kept per prompt (special tokens included); 128, or the saved encoder's
                  batch_size:int=32, # prompts per forward pass
                  pooling:str=None, # "mean" (masked mean of the last hidden state) or "cls"; "mean", or the saved encoder's
-                 precision:str=None, # "float32", or "bfloat16" (CPU autocast: faster where the CPU has bf16, slightly different vectors); "float32", or the saved encoder's
+                 precision:str=None, # "float32", or "bfloat16" (autocast on the encoder's device: slightly different vectors); "float32", or the saved encoder's
                  cache:bool=True, # reuse embeddings stored on disk, and store new ones
                  cache_dir:str=None, # embedding cache folder; default `$ADAPTIVELLM_CACHE/embeddings`, else `~/.cache/adaptivellm/embeddings`
                  num_threads:int=None, # torch threads while encoding; default the usable CPU cores
-                 runtime:str=None # "torch" (the transformer: the reference) or "static" (token vectors distilled from it, for routing in about a millisecond); "torch", or the saved encoder's
+                 runtime:str=None, # "torch" (the transformer: the reference) or "static" (token vectors distilled from it, for routing in about a millisecond); "torch", or the saved encoder's
+                 device:str="auto" # where the model runs: "auto" (a CUDA GPU when torch sees one, else the CPU), "cpu", "cuda" or "cuda:N" (`resolve_device`)
                 ):
+        device = resolve_device(device)  # first: a GPU that is not there fails before any loading
         name, tok, model, meta = _load_any(str(backbone))
         self._setup(name, tok, model, max_length or meta.get("max_length", 128), batch_size, pooling or meta.get("pooling", "mean"),
-                    precision or meta.get("precision", "float32"), cache, cache_dir, num_threads, runtime or meta.get("runtime", "torch"))
+                    precision or meta.get("precision", "float32"), cache, cache_dir, num_threads, runtime or meta.get("runtime", "torch"), device)
         if meta and meta["fingerprint"] != self.fingerprint:
             raise BackboneError(f"{backbone}: weights do not match the fingerprint recorded in {META_FILE} ({meta['fingerprint']} != {self.fingerprint})")
         if meta and self.runtime == "static" and (Path(backbone)/STATIC_FILE).is_file(): self._static = _read_table(Path(backbone)/STATIC_FILE, self.dim)
@@ -49,7 +51,7 @@ class PromptEncoder:
 
 # %% ../nbs/04_encoder.ipynb #57d919f0
 @patch
-def _setup(self:PromptEncoder, name, tokenizer, model, max_length, batch_size, pooling, precision, cache, cache_dir, num_threads, runtime="torch"):
+def _setup(self:PromptEncoder, name, tokenizer, model, max_length, batch_size, pooling, precision, cache, cache_dir, num_threads, runtime="torch", device=None):
     "Check the settings and keep them"
     if pooling not in POOLINGS: raise ValueError(f"pooling={pooling!r}: expected one of {POOLINGS}")
     if precision not in PRECISIONS: raise ValueError(f"precision={precision!r}: expected one of {PRECISIONS}")
@@ -57,7 +59,8 @@ def _setup(self:PromptEncoder, name, tokenizer, model, max_length, batch_size, p
     limit = _position_limit(model.config)
     if not 2 <= max_length <= limit: raise ValueError(f"max_length={max_length}: {name!r} takes 2 to {limit} tokens")
     if batch_size < 1: raise ValueError(f"batch_size={batch_size}: must be at least 1")
-    self.backbone_name, self.tokenizer, self.model = name, tokenizer, model.eval()
+    self.device = device or str(next(model.parameters()).device)  # None: where the model already is
+    self.backbone_name, self.tokenizer, self.model = name, tokenizer, model.eval().to(self.device)
     self.max_length, self.batch_size, self.pooling, self.precision, self.num_threads = max_length, batch_size, pooling, precision, num_threads
     self.cache_dir = (Path(cache_dir) if cache_dir else cache_root()/"embeddings") if cache else None
     self.runtime, self._fingerprint, self._static = runtime, None, None
@@ -106,7 +109,7 @@ def _embed(self:PromptEncoder, texts:list) -> np.ndarray:
     with torch_threads(self.num_threads), torch.inference_mode():
         for s in tqdm(range(0, len(order), self.batch_size), desc="encoding", unit="batch", disable=len(texts) <= 256):
             idx = order[s:s + self.batch_size]
-            out[idx] = embed_batch(self.model, [ids[i] for i in idx], pad, self.pooling, self.precision == "bfloat16").numpy()
+            out[idx] = embed_batch(self.model, [ids[i] for i in idx], pad, self.pooling, self.precision == "bfloat16").cpu().numpy()
     return out
 
 # %% ../nbs/04_encoder.ipynb #88c58d2d
@@ -204,11 +207,11 @@ def embed_batch(model, # a transformer (in train mode too: fine-tuning runs thro
                 ids:list, # token-id lists, one per prompt
                 pad_id:int, # the tokenizer's padding id
                 pooling:str="mean", # "mean" (over real tokens) or "cls"
-                bf16:bool=False # CPU bfloat16 autocast
+                bf16:bool=False # bfloat16 autocast on the model's device
                ) -> torch.Tensor:
-    "Pooled float32 embeddings of one batch of token-id lists"
-    x, mask = _pad(ids, pad_id)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    "Pooled float32 embeddings of one batch of token-id lists, on the model's device"
+    x, mask = (t.to(model.device) for t in _pad(ids, pad_id))
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
         hidden = model(input_ids=x, attention_mask=mask).last_hidden_state
     return _pool(hidden.float(), mask, pooling)
 
@@ -226,10 +229,13 @@ def torch_threads(n:int=None # intra-op threads; the usable cores when None
 @patch(cls_method=True)
 def from_model(cls:PromptEncoder, model, tokenizer, name:str, # an in-memory backbone, its tokenizer and a name for it
                max_length:int=128, batch_size:int=32, pooling:str="mean", precision:str="float32",
-               cache:bool=True, cache_dir:str=None, num_threads:int=None, runtime:str="torch") -> PromptEncoder:
+               cache:bool=True, cache_dir:str=None, num_threads:int=None, runtime:str="torch",
+               device:str=None # where to run it, as in `PromptEncoder`; None: where the model is
+              ) -> PromptEncoder:
     "A `PromptEncoder` around an already loaded model and tokenizer"
     enc = cls.__new__(cls)
-    enc._setup(name, tokenizer, model, max_length, batch_size, pooling, precision, cache, cache_dir, num_threads, runtime)
+    enc._setup(name, tokenizer, model, max_length, batch_size, pooling, precision, cache, cache_dir, num_threads, runtime,
+               resolve_device(device) if device else None)
     return enc
 
 # %% ../nbs/04_encoder.ipynb #ceb1bb77
@@ -277,7 +283,8 @@ def fingerprint(self:PromptEncoder) -> str:
 def cache_key(self:PromptEncoder) -> dict:
     "What an embedding depends on besides the prompt"
     return dict(fingerprint=self.fingerprint, max_length=self.max_length, pooling=self.pooling, precision=self.precision,
-                **({"runtime": self.runtime} if self.runtime != "torch" else {}))  # torch: the key (and cache) of earlier versions
+                **({"runtime": self.runtime} if self.runtime != "torch" else {}),  # torch: the key (and cache) of earlier versions
+                **({"device": self.device.split(":")[0]} if self.device != "cpu" else {}))  # a GPU's vectors differ in the last bits
 
 @patch(as_prop=True)
 def cache_folder(self:PromptEncoder) -> Path:
@@ -363,7 +370,7 @@ def _distill_table(model, tokenizer, pooling:str="mean", batch_size:int=1024) ->
     ids = [wrap[:1] + [i] + wrap[1:] for i in range(len(tokenizer))]
     pad, out = tokenizer.pad_token_id or 0, []
     with torch.inference_mode():
-        for s in range(0, len(ids), batch_size): out.append(embed_batch(model, ids[s:s + batch_size], pad, pooling).numpy())
+        for s in range(0, len(ids), batch_size): out.append(embed_batch(model, ids[s:s + batch_size], pad, pooling).cpu().numpy())
     return np.concatenate(out).astype(np.float16)
 
 # %% ../nbs/04_encoder.ipynb #9fb06eac
@@ -385,7 +392,8 @@ def _read_table(path:Path, dim:int) -> np.ndarray:
 def static_table(self:PromptEncoder) -> np.ndarray:
     "The static runtime's token table: from the saved encoder, else the cache, else distilled now (and cached)"
     if self._static is not None: return self._static
-    f = cache_root()/"static"/f"{_text_sha256(json.dumps([self.fingerprint, self.pooling]))[:20]}.safetensors"
+    on = [self.pooling] + ([self.device.split(":")[0]] if self.device != "cpu" else [])  # a GPU's table: its own file
+    f = cache_root()/"static"/f"{_text_sha256(json.dumps([self.fingerprint, *on]))[:20]}.safetensors"
     if f.is_file():
         try: self._static = _read_table(f, self.dim); return self._static
         except ValueError as e: warnings.warn(f"{e}; distilling it again")

@@ -144,7 +144,7 @@ def evaluate_split(bench, # a `Benchmark`
         rows = [_row(r["method"], r) for r in baseline_rows(bench, te, seed)]
     targets, (P, C, _) = selection_targets(bench, tr), selection_targets(bench, te)
     Xtr, Xte = X0.loc[tr].to_numpy(), X0.loc[te].to_numpy()
-    choices = {"adaptivellm-no-finetune": pd.Series(PaperSelector().fit(Xtr, *targets).select(Xte), index=te)}
+    choices = {"adaptivellm-no-finetune": pd.Series(PaperSelector(device=base_encoder.device).fit(Xtr, *targets).select(Xte), index=te)}
     rows.append(_choice_row(bench, "adaptivellm-no-finetune", te, choices["adaptivellm-no-finetune"]))
     with ThreadPoolExecutor(1) as side:  # the selectors fit on one core while torch fine-tunes (each is seeded on its own)
         fitting = side.submit(_fit_selectors, Xtr, targets, quick, seed)
@@ -336,7 +336,7 @@ def results_markdown(res:dict, # what `results.json` holds
                      figures:list, # the figures' file names, shown in order
                     ) -> str:
     "`results.md`: what was run, the paper-split table, the repeated-split table with CIs, AIQ, figures"
-    out = [f"# AdaptiveLLM results\n\n`{res['provenance']['command']}` at commit `{res['provenance']['commit']}`. Data: `{res['data']}`; backbone: `{res['backbone']}`; budgets (USD per 1,000 problems): "
+    out = [f"# AdaptiveLLM results\n\n`{res['provenance']['command']}` at commit `{res['provenance']['commit']}`. Data: `{res['data']}`; backbone: `{res['backbone']}` on `{res['device']}`; budgets (USD per 1,000 problems): "
            f"{res['budgets']}; {res['repeated']['n_splits']} stratified 70/30 splits (fine-tuned pipeline on "
            f"{res['finetune_splits']} of them). Timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in res["timings"].items()) + ".\n"]
     if res["paper_split"]: out += ["## The published split (178 test problems)\n", md_table(res["paper_split"], COLS)]
@@ -420,13 +420,14 @@ def run_reproduce(bench, # a `Benchmark`
                   finetune_splits:int=1, # how many of them also run the fine-tuned pipeline
                   quick:bool=False, # a small, fast run (CI)
                   seed:int=0, # seed of the splits
+                  device:str="auto", # where torch and the paper selector's XGBoost run (`resolve_device`)
                   command:str=None, # the command line that asked for this run, for the record
                  ) -> dict:
     "Run every comparison and write `results.json`, `results.md` and figures to `out`; the results"
     timings, out, stamp = {}, Path(out), provenance(command or f"run_reproduce(splits={splits}, quick={quick}, seed={seed})")  # the code as the run starts
     ft = dict(reasoner=default_reasoner(bench), **(dict(max_steps=1) if quick else {}))
     with _stage(timings, "encode prompts"):
-        enc = PromptEncoder(encoder)
+        enc = PromptEncoder(encoder, device=device)
         X0 = pd.DataFrame(enc.encode(list(bench.problems.prompt)), index=bench.problems.index)
     budgets = default_budgets(bench)
     with threadpool_limits(1, user_api="blas"):  # numpy's small solves, many at once on few cores: one BLAS thread each
@@ -435,7 +436,7 @@ def run_reproduce(bench, # a `Benchmark`
         with _stage(timings, "cascade"): casc = cascade_results(bench, X0, budgets, ([paper_split(bench)] if main else []) + stratified_splits(bench, splits, 0.3, seed))
     for r, c in zip(([main] if main else []) + reps, casc): r["rows"] += c["rows"]; r["points"] |= c["points"]; r["aiq"] |= c["aiq"]
     rows, aiqs = aggregate(reps)
-    res = dict(data=str(bench.data_dir), backbone=enc.backbone_name, budgets=budgets, finetune_splits=min(finetune_splits, splits),
+    res = dict(data=str(bench.data_dir), backbone=enc.backbone_name, device=enc.device, budgets=budgets, finetune_splits=min(finetune_splits, splits),
                paper_split=None if main is None else main["rows"], repeated={"n_splits": splits, "rows": rows}, aiq=aiqs,
                paper_split_aiq=None if main is None else main["aiq"], timings=timings)
     res["cascade"], res["provenance"] = worst_case(casc[1:] if main else casc) or None, stamp
@@ -460,15 +461,16 @@ def reproduce(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../share
               splits:int=10, # repeated stratified 70/30 splits
               finetune_splits:int=1, # how many of them also run the fine-tuned pipeline (about 2 minutes each on 2 CPU cores)
               quick:bool=False, # a smoke run for CI: 2 splits, one fine-tuned pipeline of 1 step, small selector grids
-              seed:int=0 # seed of the splits
+              seed:int=0, # seed of the splits
+              device:str="auto" # where torch runs: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N
              ):
     "Reproduce the paper's comparison and the leakage-free, repeated, frontier-wide evaluation; write a report"
     matplotlib.use("Agg")
     command = command_line("adaptivellm reproduce", reproduce.__wrapped__, dict(data=data, pool=pool, out=out, encoder=encoder, splits=splits,
-                                                                              finetune_splits=finetune_splits, quick=quick, seed=seed))
+                                                                              finetune_splits=finetune_splits, quick=quick, seed=seed, device=device))
     bench = load_benchmark(data, pool)
     if quick: splits, finetune_splits = min(splits, 2), 0
-    res = run_reproduce(bench, out, encoder, splits, finetune_splits, quick, seed, command)
+    res = run_reproduce(bench, out, encoder, splits, finetune_splits, quick, seed, device, command)
     show = [r for r in res["repeated"]["rows"] if not r["method"].startswith("single:") or r["method"] == f"single:{bench.models[-1]}"]
     print(md_table(show, ["method", "pass@1", "usd_per_1k", "n_splits"]))
     print(f"report: {Path(out)/'results.md'}")

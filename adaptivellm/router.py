@@ -19,7 +19,7 @@ from .clustering import DifficultyLevels
 from .ranking import paper_split
 from .encoder import PromptEncoder
 from .triplet import TripletFinetuner
-from .io import atomic_write, json_dumps, package_versions
+from .io import atomic_write, json_dumps, package_versions, resolve_device
 from .selection import SELECTORS, PaperSelector, selection_targets, selector_class
 from .utility import UtilitySelector
 from .cascade import CascadeRouter, parse_chain, replay_table, route_features
@@ -60,10 +60,11 @@ def _fit_levels(bench, ids, reasoner:str, k:int, seed:int):
     return levels, pd.Series(levels.predict(med), index=med.index)
 
 # %% ../nbs/06_router.ipynb #af394d3c
-def _encoder(encoder, finetune:bool, prompts:pd.Series, levels:pd.Series, seed:int, runtime:str=None, **ft_kwargs) -> PromptEncoder:
+def _encoder(encoder, finetune:bool, prompts:pd.Series, levels:pd.Series, seed:int, runtime:str=None, device:str=None, **ft_kwargs) -> PromptEncoder:
     "A `PromptEncoder` from a backbone name (or an encoder), triplet-fine-tuned on `prompts` and their `levels` if asked"
-    enc = encoder if isinstance(encoder, PromptEncoder) else PromptEncoder(encoder, runtime=runtime)
+    enc = encoder if isinstance(encoder, PromptEncoder) else PromptEncoder(encoder, runtime=runtime, device=device or "auto")
     if runtime and enc.runtime != runtime: raise ValueError(f"runtime={runtime!r}, but the encoder given runs {enc.runtime!r}")
+    if device and enc.device != resolve_device(device): raise ValueError(f"device={device!r}, but the encoder given runs on {enc.device!r}")
     if not finetune: return enc
     return TripletFinetuner(enc, seed=seed, **ft_kwargs).fit(list(prompts.loc[levels.index]), levels.values)
 
@@ -135,6 +136,7 @@ def fit(cls:AdaptiveLLM, bench, # the `Benchmark` to learn from
         seed:int=42, # seeds the levels, the fine-tuning and the selector
         selector_kwargs:dict=None, # passed to the selector (e.g. a smaller `grid` for the utility selector)
         runtime:str=None, # the encoder's runtime: "torch" (reference) or "static" (fast); the encoder's own when None
+        device:str=None, # where torch and the paper selector's XGBoost run: "auto", "cpu", "cuda", "cuda:N"; None: "auto", or the given encoder's own
         **ft_kwargs): # passed to `TripletFinetuner` (epochs, max_steps, ...)
     "Fit levels, encoder and selector on the training problems"
     try: sel_cls = selector_class(selector)
@@ -143,12 +145,12 @@ def fit(cls:AdaptiveLLM, bench, # the `Benchmark` to learn from
     level_ids = list(bench.problems.index) if transductive else ids
     reasoner = reasoner or (default_reasoner(bench) if finetune else None)
     levels, level_of = _fit_levels(bench, level_ids, reasoner, k, seed) if finetune else (None, None)
-    enc = _encoder(encoder, finetune, bench.problems.prompt, level_of, seed, runtime, **ft_kwargs)
+    enc = _encoder(encoder, finetune, bench.problems.prompt, level_of, seed, runtime, device, **ft_kwargs)
     X = enc.encode(list(bench.problems.prompt.loc[ids]))
     pass_rates, costs, best = selection_targets(bench, ids)
-    seeded = {"seed": seed} if "seed" in inspect.signature(sel_cls).parameters else {}
-    sel = sel_cls(**{**seeded, **(selector_kwargs or {})}).fit(X, pass_rates, costs, best)
-    info = dict(n_train=len(ids), finetune=finetune, transductive=transductive, reasoner=reasoner, seed=seed, runtime=enc.runtime,
+    common = {k: v for k, v in dict(seed=seed, device=enc.device).items() if k in inspect.signature(sel_cls).parameters}  # XGBoost where torch runs
+    sel = sel_cls(**{**common, **(selector_kwargs or {})}).fit(X, pass_rates, costs, best)
+    info = dict(n_train=len(ids), finetune=finetune, transductive=transductive, reasoner=reasoner, seed=seed, runtime=enc.runtime, device=enc.device,
                 data=str(bench.data_dir), usd_per_1k=costs.mean().to_dict())
     return cls(list(bench.pool), enc, sel, selector, levels, info)
 
@@ -231,7 +233,8 @@ def save(self:AdaptiveLLM, path, # folder to write; a router saved there before 
 
 # %% ../nbs/06_router.ipynb #5e4d7c13
 @patch(cls_method=True)
-def load(cls:AdaptiveLLM, path): # a folder written by `save`
+def load(cls:AdaptiveLLM, path, # a folder written by `save`
+         device:str="auto"): # where its encoder runs (`resolve_device`), wherever it was trained
     "A saved router, after checking every file against the manifest"
     path = Path(path)
     if not path.is_dir(): raise RouterFolderError(f"{path}: no such router folder")
@@ -241,7 +244,7 @@ def load(cls:AdaptiveLLM, path): # a folder written by `save`
     if (saved := meta["versions"]) != (now := _router_versions()):
         diff = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
         warnings.warn(f"{path}: saved with other package versions {diff}; results may differ slightly")
-    enc, sel = PromptEncoder(path/"encoder"), selector_class(meta["selector"]).from_dir(path/"selector")
+    enc, sel = PromptEncoder(path/"encoder", device=device), selector_class(meta["selector"]).from_dir(path/"selector")
     levels = None if meta["levels"] is None else DifficultyLevels.from_dict(meta["levels"])
     if getattr(sel, "mean_cost", 0) is None: sel.mean_cost = np.array([meta["info"]["usd_per_1k"][m] for m in sel.models])  # saved before 0.13
     router = cls([ModelSpec(**m) for m in meta["pool"]], enc, sel, meta["selector"], levels, meta["info"])
@@ -258,6 +261,7 @@ def train(out:str=None, # folder to save the router in (required)
           split:str="paper", # train on the published split's training part ("paper") or on every problem ("all")
           no_finetune:bool=False, # skip the triplet fine-tuning of the encoder
           max_steps:int=None, # stop fine-tuning after this many steps (quick runs)
+          device:str="auto", # where torch runs: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N
           runtime:str="torch", # encoder runtime: torch (the transformer, reference) or static (distilled token vectors, routing in about a millisecond)
           cascade:bool=False, # also fit the execution-gated cascade router (`12_cascade`; needs the gate's verdicts)
           seed:int=42): # seed of levels, fine-tuning and selector
@@ -267,7 +271,7 @@ def train(out:str=None, # folder to save the router in (required)
     if split not in ("paper", "all"): raise SystemExit(f"--split must be paper or all, got {split!r}")
     ids = paper_split(bench)[0] if split == "paper" else None
     t0 = time.perf_counter()
-    router = AdaptiveLLM.fit(bench, ids, encoder=encoder, finetune=not no_finetune, selector=selector, seed=seed, max_steps=max_steps, runtime=runtime)
+    router = AdaptiveLLM.fit(bench, ids, encoder=encoder, finetune=not no_finetune, selector=selector, seed=seed, max_steps=max_steps, runtime=runtime, device=device)
     if cascade: router.fit_cascade(bench, ids)
     router.save(out)
     print(f"trained {router!r} on {router.info['n_train']} problems in {time.perf_counter()-t0:.0f} s; saved to {out}")

@@ -8,13 +8,13 @@ __all__ = ['logger', 'SELECTORS', 'PAPER_XGB', 'SELECTOR_FORMAT', 'selection_tar
            'load_selector']
 
 # %% ../nbs/05_selection.ipynb #74b6c115
-import importlib, json, logging, warnings
+import importlib, json, logging, sys, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, xgboost as xgb
 from fastcore.basics import patch
 from .data import usd_per_1k
 from .ranking import best_models, cost_performance_scores
-from .io import atomic_write, json_dumps
+from .io import atomic_write, json_dumps, resolve_device
 
 # %% ../nbs/05_selection.ipynb #62ee0791
 logger = logging.getLogger(__name__)
@@ -125,14 +125,28 @@ class PaperSelector(Selector, name="paper"):
     "The paper's selector: an XGBoost classifier from prompt embedding to the best cost-performance model"
     proba_kind = "p_best"
     def __init__(self, seed:int=PAPER_XGB["seed"], # XGBoost's random state (the paper: 42)
-                 n_jobs:int=1 # XGBoost threads
+                 n_jobs:int=1, # XGBoost threads
+                 device:str="cpu" # where XGBoost trains: "cpu", "cuda" or "cuda:N" (a GPU torch sees: `resolve_device`); it predicts on the CPU
                 ):
-        self.seed, self.n_jobs = seed, n_jobs
+        self.seed, self.n_jobs, self.device = seed, n_jobs, device
         self.models = self.labels = self.booster = self.dim = self.mean_cost = None
     def __repr__(self): return f"PaperSelector(labels={self.labels})"
     def _params(self) -> dict:
         return dict(objective="multi:softprob", num_class=len(self.labels), max_depth=PAPER_XGB["max_depth"], eta=PAPER_XGB["eta"],
-                    tree_method="hist", seed=self.seed, nthread=self.n_jobs)
+                    tree_method="hist", seed=self.seed, nthread=self.n_jobs, device=_xgboost_device(self.device))
+
+# %% ../nbs/05_selection.ipynb #6a583923
+_SAID_XGB = []  # holds True once this process has said that XGBoost trains on the CPU for want of CUDA
+
+def _xgboost_device(device:str) -> str:
+    "Where XGBoost trains when torch runs on `device`: that GPU if XGBoost was built with CUDA, else the CPU (said once)"
+    if device == "cpu": return "cpu"
+    device = resolve_device(device)
+    if xgb.build_info().get("USE_CUDA"): return device
+    if not _SAID_XGB:
+        _SAID_XGB.append(True)
+        print(f"adaptivellm: XGBoost {xgb.__version__} was built without CUDA: the paper selector trains on the CPU", file=sys.stderr)
+    return "cpu"
 
 # %% ../nbs/05_selection.ipynb #ceecd3ad
 @patch
@@ -151,6 +165,7 @@ def fit(self:PaperSelector, X, # problems x features
     self.booster = None
     if len(self.labels) == 1: warnings.warn(f"PaperSelector: every training label is {self.labels[0]!r}; the selector always picks it")
     else: self.booster = xgb.train(self._params(), xgb.DMatrix(X, np.array([self.labels.index(v) for v in y])), PAPER_XGB["num_boost_round"])
+    if self.booster is not None: self.booster.set_param({"device": "cpu"})  # it predicts CPU rows, as a loaded one does
     return self
 
 # %% ../nbs/05_selection.ipynb #098b220c

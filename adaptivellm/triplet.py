@@ -36,7 +36,7 @@ def _triplets(levels:np.ndarray, groups:dict, rng:np.random.Generator) -> np.nda
 # %% ../nbs/04a_triplet.ipynb #75436f3d
 class TripletFinetuner:
     "Fine-tune a `PromptEncoder`'s backbone with the paper's triplet recipe; `fit` returns a new encoder"
-    def __init__(self, encoder:PromptEncoder, # the encoder to start from (left unchanged)
+    def __init__(self, encoder:PromptEncoder, # the encoder to start from (left unchanged); training runs on its device, in its precision
                  margin:float=0.5, # triplet margin on the cosine distance
                  lr:float=2e-5, # Adam learning rate
                  batch_size:int=32, # triplets per step
@@ -53,7 +53,7 @@ class TripletFinetuner:
 def _step(self:TripletFinetuner, model, opt, loss_fn, ids:list, batch:np.ndarray) -> float:
     "One optimisation step on a batch of triplets (one forward pass for anchors, positives and negatives)"
     pad = self.encoder.tokenizer.pad_token_id or 0
-    emb = embed_batch(model, [ids[i] for i in batch.T.reshape(-1)], pad, self.encoder.pooling)
+    emb = embed_batch(model, [ids[i] for i in batch.T.reshape(-1)], pad, self.encoder.pooling, self.encoder.precision == "bfloat16")
     loss = loss_fn(*emb.split(len(batch)))
     opt.zero_grad(); loss.backward(); opt.step()
     return loss.item()
@@ -79,7 +79,8 @@ def fit(self:TripletFinetuner, prompts:list, # training prompts
     model = copy.deepcopy(self.encoder.model).train()
     opt, self.losses = torch.optim.Adam(model.parameters(), lr=self.lr), []
     loss_fn = torch.nn.TripletMarginWithDistanceLoss(distance_function=_cosine_distance, margin=self.margin)
-    with torch.random.fork_rng(), torch_threads(self.encoder.num_threads):
+    gpus = [torch.device(self.encoder.device).index] if self.encoder.device != "cpu" else []  # the GPU's dropout generator too
+    with torch.random.fork_rng(devices=gpus), torch_threads(self.encoder.num_threads):
         torch.manual_seed(self.seed)
         for _ in range(self.epochs):
             t = _triplets(levels, groups, rng)
