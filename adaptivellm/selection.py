@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['logger', 'SELECTORS', 'PAPER_XGB', 'SELECTOR_FORMAT', 'selection_targets', 'as_matrix', 'check_targets',
-           'cost_quality', 'Selector', 'PaperSelector', 'save_array', 'load_array', 'load_booster', 'selector_class',
-           'load_selector']
+           'tfidf_features', 'cost_quality', 'Selector', 'PaperSelector', 'save_array', 'load_array', 'load_booster',
+           'selector_class', 'load_selector']
 
 # %% ../nbs/05_selection.ipynb #74b6c115
 import importlib, json, logging, sys, warnings
@@ -55,6 +55,21 @@ def check_targets(X, # features: problems x dimensions
     if np.isnan(P).any() or not ((P >= 0) & (P <= 1)).all(): raise ValueError("pass_rates must lie in [0, 1] (no NaN)")
     if not np.isfinite(C).all() or (C < 0).any(): raise ValueError("costs must be finite and non-negative")
     return as_matrix(X, len(P)), P, C, [str(m) for m in pass_rates.columns]
+
+# %% ../nbs/05_selection.ipynb #320249c9
+def tfidf_features(prompts:list, # the prompts (strings)
+                   dim:int=64, # dimensions kept
+                   seed:int=0, # seeds the SVD
+                  ) -> np.ndarray:
+    "Stand-in prompt features for examples and tests: TF-IDF reduced to `dim` dimensions by a seeded truncated SVD (fast, no model)"
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.decomposition import TruncatedSVD
+    tfidf = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(_strings(prompts))
+    return TruncatedSVD(dim, random_state=seed).fit_transform(tfidf).astype(np.float32)
+
+def _strings(prompts) -> list:
+    if isinstance(prompts, str): raise TypeError("prompts must be a list of strings, not one string")
+    return list(prompts)
 
 # %% ../nbs/05_selection.ipynb #e3c078a6
 def cost_quality(pass_rates, # problems x models: each model's pass rate on each problem (a table or an array)

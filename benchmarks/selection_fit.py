@@ -6,18 +6,11 @@ Target: UtilitySelector.fit well under a minute on 2 cores.
 """
 import argparse, os, time
 import numpy as np
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
 from adaptivellm.data import load_benchmark
 from adaptivellm.ranking import paper_split
-from adaptivellm.selection import PaperSelector, selection_targets
+from adaptivellm.selection import PaperSelector, selection_targets, tfidf_features
 from adaptivellm.utility import UtilitySelector
 from adaptivellm.reference import KNNSelector, RandomSelector
-
-
-def features(prompts, dim=64, seed=0):
-    tfidf = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(prompts)
-    return TruncatedSVD(dim, random_state=seed).fit_transform(tfidf).astype(np.float32)
 
 
 def timed(fn, reps):
@@ -35,7 +28,7 @@ def main():
     a = ap.parse_args()
     bench = load_benchmark()
     tr, te = paper_split(bench)
-    X = features(list(bench.problems.prompt))
+    X = tfidf_features(list(bench.problems.prompt))
     pos = bench.problems.index.get_indexer
     Xtr, Xte = X[pos(tr)], X[pos(te)]
     P, C, B = selection_targets(bench, tr)
