@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CHAIN_SEP', 'FORMATS', 'N_STATEMENT', 'FINE_LAMS', 'K_GRID', 'MIX_GRID', 'LOO_LAMS', 'FAILURES', 'N_BUCKETS',
-           'Verdict', 'ReplayData', 'replay_data', 'chain_label', 'parse_chain', 'price_ordered_chains', 'Cascade',
+           'VerdictCode', 'ReplayData', 'replay_data', 'chain_label', 'parse_chain', 'price_ordered_chains', 'Cascade',
            'usable_chains', 'chain_table', 'replay_table', 'evaluate_chains', 'statement_features', 'route_features',
            'format_codes', 'ChainLookup', 'CascadeRouter', 'failure_kinds', 'failure_buckets', 'sample_replays',
            'AnswerAwareCascade']
@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from .data import usd_per_1k
 from .encoder import prompt_list
 from .evaluation import aiq
-from .examples import statement_kind
+from .examples import FAIL, NO_TESTS, PASS, VERDICTS, statement_kind
 from .gate import recorded_samples, read_verdicts
 from .io import json_float
 from .reference import unit_rows, nearest
@@ -27,7 +27,7 @@ from .selection import as_matrix, cost_quality, save_array, load_array
 from .utility import LAMS, CostAwareSelector, utility_argmax
 
 # %% ../nbs/12_cascade.ipynb #75b8ed6d
-class Verdict(IntEnum):
+class VerdictCode(IntEnum):
     "An answer's verdict on its statement's example tests, as `ReplayData.verdict` holds it"
     UNKNOWN = -1   # no verdict: the model's answers are not recorded one by one
     FAIL = 0       # it failed an example
@@ -36,7 +36,7 @@ class Verdict(IntEnum):
 
 @dataclass
 class ReplayData:
-    "Per (problem, model, sample): hidden pass, output tokens, `Verdict` code; per (problem, model): input tokens"
+    "Per (problem, model, sample): hidden pass, output tokens, `VerdictCode`; per (problem, model): input tokens"
     ids: list; models: list; prices: np.ndarray  # problems, pool models, USD per million output tokens
     passed: np.ndarray; tokens: np.ndarray; verdict: np.ndarray  # (problems, models, samples)
     inputs: np.ndarray  # (problems, models)
@@ -51,7 +51,7 @@ def replay_data(bench, # a `Benchmark`
     verdicts = verdicts if isinstance(verdicts, pd.DataFrame) else read_verdicts(verdicts)
     ids, models, S = list(bench.problems.index), bench.models, int(bench.outcomes.n_samples.max())
     agg = lambda col: np.repeat(bench.matrix(col).to_numpy(float)[:, :, None], S, 2)
-    passed, tokens, codes = agg("pass_rate"), agg("mean_output_tokens"), np.full((len(ids), len(models), S), Verdict.UNKNOWN, np.int8)
+    passed, tokens, codes = agg("pass_rate"), agg("mean_output_tokens"), np.full((len(ids), len(models), S), VerdictCode.UNKNOWN, np.int8)
     i, j, s, keep = _positions(samples.index, ids, models, "samples")
     if (s >= S).any(): raise ValueError(f"samples: sample index {s.max()} but problems have at most {S} samples")
     passed[i, j, s], tokens[i, j, s] = samples.passed.to_numpy(float)[keep], samples.output_tokens.to_numpy(float)[keep]
@@ -69,11 +69,11 @@ def _positions(index:pd.MultiIndex, ids:list, models:list, what:str) -> tuple:
     return i[keep], j[keep], s[keep], keep
 
 def _verdict_codes(verdicts:pd.DataFrame) -> np.ndarray:
-    "The verdict column as `Verdict` codes; an unknown verdict is an error naming the row"
-    codes = verdicts.verdict.map({"fail": Verdict.FAIL, "pass": Verdict.PASS, "no-tests": Verdict.NO_TESTS})
+    "The verdict column as `VerdictCode` codes; an unknown verdict is an error naming the row"
+    codes = verdicts.verdict.map({FAIL: VerdictCode.FAIL, PASS: VerdictCode.PASS, NO_TESTS: VerdictCode.NO_TESTS})
     if codes.isna().any():
         k = codes.index[codes.isna()][0]
-        raise ValueError(f"verdicts, row {k}, field 'verdict': {verdicts.verdict.loc[k]!r} is not one of ['fail', 'pass', 'no-tests']")
+        raise ValueError(f"verdicts, row {k}, field 'verdict': {verdicts.verdict.loc[k]!r} is not one of {list(VERDICTS)}")
     return codes.to_numpy(int)
 
 # %% ../nbs/12_cascade.ipynb #b20db1b3
@@ -121,9 +121,9 @@ def trace(self:Cascade, d:ReplayData, # from `replay_data`
     p, rows = d.ids.index(problem_id), []
     for pos, m in enumerate(self.chain):
         j, last = d.models.index(m), pos == len(self.chain) - 1
-        v = Verdict(int(d.verdict[p, j, sample]))
-        if v == Verdict.NO_TESTS and self.no_tests == "escalate" and not last: continue
-        accepted = last or v in (Verdict.PASS, Verdict.NO_TESTS)
+        v = VerdictCode(int(d.verdict[p, j, sample]))
+        if v == VerdictCode.NO_TESTS and self.no_tests == "escalate" and not last: continue
+        accepted = last or v in (VerdictCode.PASS, VerdictCode.NO_TESTS)
         rows.append(dict(model=m, verdict=v.name, hidden_pass=bool(d.passed[p, j, sample]), usd_per_1k=float(usd_per_1k(d.tokens[p, j, sample], d.prices[j])), accepted=accepted))
         if accepted: break
     return pd.DataFrame(rows)
@@ -135,12 +135,12 @@ def _replay(d:ReplayData, chain:list, no_tests:str="accept") -> dict:
     alive, out = np.ones((P, S), bool), {k: np.zeros((P, S)) for k in ("pass@1", "usd_per_1k", "usd_per_1k_worst", "mean_output_tokens", "calls")}
     for pos, j in enumerate(chain):
         v, last = d.verdict[:, j, :], pos == len(chain) - 1
-        if not last and (alive & (v == Verdict.UNKNOWN)).any(): _no_verdict(d, j, alive & (v == Verdict.UNKNOWN))
-        called = alive & ~((v == Verdict.NO_TESTS) & (no_tests == "escalate") & (not last))
+        if not last and (alive & (v == VerdictCode.UNKNOWN)).any(): _no_verdict(d, j, alive & (v == VerdictCode.UNKNOWN))
+        called = alive & ~((v == VerdictCode.NO_TESTS) & (no_tests == "escalate") & (not last))
         cost, worst = _call_costs(d, j)
         out["usd_per_1k"] += called * cost; out["usd_per_1k_worst"] += called * worst
         out["mean_output_tokens"] += called * d.tokens[:, j, :]; out["calls"] += called
-        accept = called if last else called & ((v == Verdict.PASS) | (v == Verdict.NO_TESTS))
+        accept = called if last else called & ((v == VerdictCode.PASS) | (v == VerdictCode.NO_TESTS))
         out["pass@1"] += accept * d.passed[:, j, :]; alive &= ~accept
     return out
 
@@ -170,7 +170,7 @@ def usable_chains(d:ReplayData, # from `replay_data`
                   chains:list, # chains (tuples of model names)
                  ) -> list:
     "The chains whose every model but the last has a verdict on every problem and sample"
-    known = dict(zip(d.models, (d.verdict != Verdict.UNKNOWN).all((0, 2))))
+    known = dict(zip(d.models, (d.verdict != VerdictCode.UNKNOWN).all((0, 2))))
     out = [c for c in chains if all(known[m] for m in c[:-1])]
     if len(out) < len(chains): warnings.warn(f"{len(chains) - len(out)} chains left out: no verdicts on every problem for {sorted({m for c in chains for m in c[:-1] if not known[m]})}")
     return out
@@ -387,7 +387,7 @@ N_BUCKETS = len(FAILURES) * 3 * 2  # x share of the examples passed (none, under
 def failure_kinds(verdicts:pd.DataFrame, # `gate.read_verdicts()`
                  ) -> tuple:
     "Per verdict row: 0 when the answer did not fail its examples, else 1 + its position in `FAILURES`; and how many examples it passed"
-    fail, first = verdicts.verdict.eq("fail").to_numpy(), verdicts.output.str.extract(r"AssertionError: example (\d+)")[0]
+    fail, first = verdicts.verdict.eq(FAIL).to_numpy(), verdicts.output.str.extract(r"AssertionError: example (\d+)")[0]
     wrong = first.notna().to_numpy()
     kind = np.where(~fail, 0, np.where(verdicts.status.eq("timeout").to_numpy(), 3, np.where(wrong, 1, 2)))
     if "examples_passed" in verdicts: return kind, verdicts.examples_passed.to_numpy(float)
@@ -477,7 +477,7 @@ def _at(self:AnswerAwareCascade, Ph:np.ndarray, Ch:np.ndarray, est:tuple, rows:n
     Q, S, out = np.arange(len(rows)), np.arange(d.verdict.shape[2]), []
     for lam in lams:
         j1 = self.first[utility_argmax(Ph, Ch, lam)]
-        failed, p1, c1 = d.verdict[rows, j1] == Verdict.FAIL, d.passed[rows, j1], self.cost1[rows, j1]
+        failed, p1, c1 = d.verdict[rows, j1] == VerdictCode.FAIL, d.passed[rows, j1], self.cost1[rows, j1]
         u = np.where(self.options[j1][:, None, :], eP[j1, Q] - (lam if np.isfinite(lam) else 1e12) * eC[j1, Q], -np.inf)
         nxt, go = u.argmax(2), failed & (u.max(2) > 0)
         rp, rc = self.RP[rows[:, None], S, nxt], self.RC[rows[:, None], S, nxt]

@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['CODEBERT', 'POOLINGS', 'PRECISIONS', 'RUNTIMES', 'META_FILE', 'SAVED_FILES', 'STATIC_FILE', 'BackboneError',
-           'PromptEncoder', 'prompt_list', 'embed_batch', 'torch_threads', 'tiny_roberta', 'write_folder']
+           'PromptEncoder', 'prompt_list', 'embed_batch', 'torch_threads', 'tiny_roberta']
 
 # %% ../nbs/04_encoder.ipynb #485ad92a
-import hashlib, importlib, json, os, tempfile, warnings
+import hashlib, json, os, tempfile, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, torch
@@ -411,22 +411,3 @@ def _embed_static(self:PromptEncoder, texts:list) -> np.ndarray:
     for i, s in enumerate(ids):
         if s: out[i] = table[s].mean(0, dtype=np.float32)
     return out
-
-# %% ../nbs/04_encoder.ipynb #6341d548
-def write_folder(path, # the folder to write; one already there is replaced only once the new one is complete
-                 write # fills the temporary folder it is given
-                ) -> Path:
-    "Deprecated: use `adaptivellm.io.atomic_write(path, write, folder=True)`"
-    warnings.warn("adaptivellm.encoder.write_folder is deprecated: use adaptivellm.io.atomic_write(path, write, folder=True)", DeprecationWarning, stacklevel=2)
-    return atomic_write(path, write, folder=True, marker=META_FILE)
-
-# %% ../nbs/04_encoder.ipynb #7edd437b
-_MOVED = {"TripletFinetuner": "triplet"}
-
-def __getattr__(name # a name this module had before the split
-               ):
-    "Moved names, imported lazily from their new module, with a `DeprecationWarning`"
-    if name in _MOVED:
-        warnings.warn(f"adaptivellm.encoder.{name} moved: import it from adaptivellm.{_MOVED[name]}", DeprecationWarning, stacklevel=2)
-        return getattr(importlib.import_module(f"adaptivellm.{_MOVED[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

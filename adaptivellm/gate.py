@@ -13,7 +13,7 @@ import numpy as np, pandas as pd
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from .data import BenchmarkError, load_benchmark, read_jsonl, benchmark_of
-from .examples import example_tests, check_many
+from .examples import FAIL, NO_TESTS, PASS, VERDICTS, example_tests, check_many
 from .execution import SandboxLimits
 from .io import append_jsonl, done_rows
 
@@ -77,7 +77,7 @@ def gate_verdicts(bench, # a `Benchmark`
 def _verdict_row(key:tuple, v) -> dict:
     "The JSON row of answer `key` = (problem_id, model, sample) with its `Verdict` `v`"
     return dict(problem_id=key[0], model=key[1], sample=key[2], verdict=v.verdict, status=v.status, seconds=round(v.seconds, 3),
-                examples_passed=v.examples_passed, examples_total=v.examples_total, output=v.output[-160:] if v.verdict == "fail" else "")
+                examples_passed=v.examples_passed, examples_total=v.examples_total, output=v.output[-160:] if v.verdict == FAIL else "")
 
 # %% ../nbs/11a_gate.ipynb #b4ed6ccb
 _COLUMNS = ["problem_id", "model", "sample", "verdict", "status", "seconds", "examples_passed", "examples_total", "output"]
@@ -95,7 +95,7 @@ def _verdict_rows(path:Path) -> list:
             try: r = json.loads(line)
             except json.JSONDecodeError as e: raise BenchmarkError(path, i, None, f"not valid JSON ({e.msg})") from None
             if missing := [k for k in ("problem_id", "model", "sample", "verdict") if k not in r]: raise BenchmarkError(path, i, missing[0], "missing")
-            if r["verdict"] not in ("pass", "fail", "no-tests"): raise BenchmarkError(path, i, "verdict", f"{r['verdict']!r} is not pass, fail or no-tests")
+            if r["verdict"] not in VERDICTS: raise BenchmarkError(path, i, "verdict", f"{r['verdict']!r} is not one of {', '.join(VERDICTS)}")
             rows.append(r)
     return rows
 
@@ -114,7 +114,7 @@ def gate_quality(verdicts:pd.DataFrame, # from `read_verdicts`
     "Coverage, precision, recall and hidden pass rate of the example gate, per group"
     d = verdicts.join(samples[["passed"]], how="inner").reset_index()
     d["benchmark"] = d.problem_id.map(benchmark_of)
-    d["acc"], d["has"] = d.verdict == "pass", d.verdict != "no-tests"
+    d["acc"], d["has"] = d.verdict == PASS, d.verdict != NO_TESTS
     t = d.groupby(list(by)).apply(lambda g: pd.Series({
         "answers": len(g), "coverage": g.has.mean(), "hidden_pass": g.passed.mean(),
         "precision": g.passed[g.acc & g.has].mean(), "recall": g.acc[g.passed & g.has].mean(),
@@ -137,7 +137,7 @@ def error_causes(verdicts:pd.DataFrame, # from `read_verdicts`
                 ) -> pd.DataFrame:
     "False accepts and false rejects of the gate, counted by direction, benchmark, sandbox status and cause"
     d = verdicts.join(samples[["passed"]], how="inner").reset_index()
-    d = d[(d.verdict != "no-tests") & ((d.verdict == "pass") != d.passed)].copy()
+    d = d[(d.verdict != NO_TESTS) & ((d.verdict == PASS) != d.passed)].copy()
     d["direction"] = np.where(d.passed, "false reject", "false accept")
     d["cause"] = [_cause(bench.problems.prompt[p], o) for p, o in zip(d.problem_id, d.output)]
     d["benchmark"] = d.problem_id.map(benchmark_of)

@@ -27,7 +27,7 @@ from .evaluation import (evaluate_choice, baseline_rows, aiq, zero_router_points
                                     paper_score_oracle_choice, single_choice)
 from .encoder import PromptEncoder
 from .selection import PaperSelector, selection_targets, cost_quality
-from .utility import UtilitySelector
+from .utility import UtilitySelector, utility_argmax
 from .reference import KNNSelector, RandomSelector
 from .router import AdaptiveLLM, default_reasoner
 from .clustering import DifficultyLevels
@@ -72,11 +72,16 @@ def _choice_row(bench, method:str, ids, models) -> dict:
     return _row(method, evaluate_choice(bench, pd.Series(list(models), index=list(ids))))
 
 # %% ../nbs/08_reproduce.ipynb #488c346b
+SWEEP_LAMS = np.r_[0.0, np.logspace(-3, 3, 241), np.inf]  # λ grid traced for frontiers and AIQ: 40 per decade
+
 def _sweep(P:pd.DataFrame, C:pd.DataFrame, choices:list) -> pd.DataFrame:
     "(cost, quality) of each choice on the test problems, from their pass-rate and cost tables (see `cost_quality`)"
     return pd.DataFrame([cost_quality(P, C, ch) for ch in choices], columns=["cost", "quality"])
 
-SWEEP_LAMS = np.r_[0.0, np.logspace(-3, 3, 241), np.inf]  # λ grid traced for frontiers and AIQ: 40 per decade
+def _lam_sweep(sel, X, P:pd.DataFrame, C:pd.DataFrame) -> pd.DataFrame:
+    "(cost, quality) on the test problems of a cost-aware router's choices along `SWEEP_LAMS`: its own p̂ and ĉ pick, the tables score"
+    Ph, Ch, Pt, Ct = sel.proba(X).to_numpy(), sel.expected_cost(X).to_numpy(), P[sel.models].to_numpy(), C[sel.models].to_numpy()
+    return pd.DataFrame([cost_quality(Pt, Ct, utility_argmax(Ph, Ch, lam)) for lam in SWEEP_LAMS], columns=["cost", "quality"])
 
 # %% ../nbs/08_reproduce.ipynb #ba725788
 GRIDS = {False: dict(grid={"max_depth": [2, 3], "learning_rate": [0.1], "n_estimators": [50, 150]}, n_folds=5),
@@ -100,7 +105,7 @@ def _budget_choices(sels:dict, Xte, te, budgets:list) -> dict:
 # %% ../nbs/08_reproduce.ipynb #4eed9023
 def _family_points(sels:dict, Xte, P:pd.DataFrame, C:pd.DataFrame) -> dict:
     "Frontier points of each router family on the test part: λ sweeps, and the random router over budgets"
-    pts = {k: _sweep(P, C, [f for f in sels[k].frontier(Xte, SWEEP_LAMS).choices]) for k in ("utility", "knn")}
+    pts = {k: _lam_sweep(sels[k], Xte, P, C) for k in ("utility", "knn")}
     grid = np.linspace(sels["random"].mean_cost.min(), sels["random"].mean_cost.max(), 21)
     pts["random"] = _sweep(P, C, [sels["random"].select(Xte, budget=b) for b in grid])
     return pts
@@ -220,7 +225,7 @@ def cascade_split(table:dict, # replays of every chain (`chain_table`)
     for name, make in CHAIN_ROUTERS.items():
         r = make().fit(F.loc[tr], sub)
         rows += _budget_rows(name, budgets, lambda b: evaluate_chains(table, pd.Series(r.select(Fte, budget=b), index=te)))
-        points[name] = _sweep(P, C, r.frontier(Fte, SWEEP_LAMS).choices)
+        points[name] = _lam_sweep(r, Fte, P, C)
         if name == "cascade-router" and aware: aa_rows, points["cascade-answer-aware"] = _answer_aware(r, aware, F, tr, te, budgets); rows += aa_rows
     singles = _chain_points(table, te, [l for l in table["pass@1"].columns if CHAIN_SEP not in l])
     return {"rows": rows, "points": points, "aiq": {k: aiq(pd.concat([singles[["cost", "quality"]], p]), singles.cost.min(), singles.cost.max()) for k, p in points.items()}}

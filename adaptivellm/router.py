@@ -36,9 +36,6 @@ class Selection:
 # %% ../nbs/06_router.ipynb #0b170eda
 SELECTOR_NAMES = SELECTORS  # `fit(selector=...)` -> selector class: the one registry of `adaptivellm.selection`
 
-# %% ../nbs/06_router.ipynb #96e4336d
-SELECTORS = SELECTOR_NAMES  # deprecated: the old name of `SELECTOR_NAMES`
-
 # %% ../nbs/06_router.ipynb #87325b8a
 PAPER_REASONER = "DeepSeek-R1-Distill-Qwen-32B"
 

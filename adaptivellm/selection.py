@@ -8,7 +8,7 @@ __all__ = ['logger', 'SELECTORS', 'PAPER_XGB', 'SELECTOR_FORMAT', 'selection_tar
            'selector_class', 'load_selector']
 
 # %% ../nbs/05_selection.ipynb #74b6c115
-import importlib, json, logging, sys, warnings
+import json, logging, sys, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, xgboost as xgb
 from fastcore.basics import patch
@@ -226,17 +226,14 @@ def load_booster(path:Path, # an XGBoost model's JSON file
     return booster
 
 # %% ../nbs/05_selection.ipynb #da22323d
-_HOMES = {"utility": "utility", "knn": "reference", "random": "reference", "cascade": "cascade"}  # registered outside this module
+_HOMES = {"utility": "utility", "knn": "reference", "random": "reference", "cascade": "cascade", "chain-lookup": "cascade"}  # registered outside this module
 
 def selector_class(name:str # a registry name ("paper", "utility", ...) or a saved folder's kind ("PaperSelector", ...)
                   ):
-    "The registered selector class called `name`, importing the module that defines it on first use"
-    if name in _HOMES and name not in SELECTORS: importlib.import_module(f"adaptivellm.{_HOMES[name]}")
+    "The registered selector class called `name` (a selector joins the registry when its module is imported; `adaptivellm.router` imports them all)"
     kinds = {c.__name__: c for c in SELECTORS.values()}
-    if name not in SELECTORS and name not in kinds:
-        for mod in dict.fromkeys(_HOMES.values()): importlib.import_module(f"adaptivellm.{mod}")
-        kinds = {c.__name__: c for c in SELECTORS.values()}
     if name in SELECTORS or name in kinds: return SELECTORS.get(name) or kinds[name]
+    if name in _HOMES: raise ValueError(f"selector {name!r} is defined in adaptivellm.{_HOMES[name]}: import that module first")
     raise ValueError(f"no selector called {name!r}: expected one of {sorted(SELECTORS)} (or their class names)")
 
 # %% ../nbs/05_selection.ipynb #b7473b53
@@ -290,13 +287,3 @@ def _from_state(cls:PaperSelector, folder:Path, meta:dict):
     sel.mean_cost = np.array(meta["mean_cost"]) if "mean_cost" in meta else None  # absent from folders saved before 0.13
     sel.booster = load_booster(folder/"classifier.json", sel.n_jobs) if len(sel.labels) > 1 else None
     return sel
-
-# %% ../nbs/05_selection.ipynb #986d9b46
-_MOVED = {**{n: "utility" for n in ("UtilitySelector", "CostAwareSelector", "LAMS", "PASS_GRID", "LOGISTIC_C", "RIDGE_ALPHA", "utility_argmax")},
-          **{n: "reference" for n in ("KNNSelector", "RandomSelector", "unit_rows", "nearest")}}
-
-def __getattr__(name # a name this module had before the split
-               ):
-    "Moved names, imported lazily from their new module"
-    if name in _MOVED: return getattr(importlib.import_module(f"adaptivellm.{_MOVED[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
