@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from .client import chat_client, describe
 from .data import load_pool
 from .io import append_jsonl, done_ids
-from .examples import check_answer, example_tests
+from .examples import FAIL, NO_TESTS, PASS, check_answer, example_tests
 from .execution import run_tests
 from .labels import extract_code
 from .router import AdaptiveLLM
@@ -27,7 +27,7 @@ from .router import AdaptiveLLM
 class Attempt:
     "One call to one model of a chain and the verdict on its answer"
     model: str
-    verdict: str  # "pass", "fail", "no-tests" (nothing to check), "unchecked" (passed straight through), "error" (no answer), "skipped" (model resting)
+    verdict: str  # the examples' `PASS`, `FAIL`, `NO_TESTS` (nothing to check), or "unchecked" (passed straight through), "error" (no answer), "skipped" (model resting)
     input_tokens: int = 0
     output_tokens: int = 0
     usd: float = 0.
@@ -66,8 +66,8 @@ def solve_one(prompt:str, # the task, sent as one user message unless `messages`
         sol.attempts.append(a)
         if text is None: continue
         a.verdict = verdict(text, tests, timeout)
-        sol.answer, sol.program, sol.model, sol.passed = text, extract_code(text), name, {"pass": True, "fail": False}.get(a.verdict)
-        if a.verdict != "fail": break
+        sol.answer, sol.program, sol.model, sol.passed = text, extract_code(text), name, {PASS: True, FAIL: False}.get(a.verdict)
+        if a.verdict != FAIL: break
     return sol
 
 # %% ../nbs/13_solve.ipynb #4bd62275
@@ -81,9 +81,9 @@ def verdict(response:str, # a model's answer (markdown)
             tests, # Python assertions (str), `examples.ExampleTests`, or None
             timeout:float=5. # seconds the sandboxed run may take
            ) -> str:
-    "`pass`, `fail` or `no-tests` for `response`"
-    if tests is None: return "no-tests"
-    if isinstance(tests, str): return "pass" if run_tests(extract_code(response), tests, timeout).passed else "fail"
+    "`PASS`, `FAIL` or `NO_TESTS` (`examples`) for `response`"
+    if tests is None: return NO_TESTS
+    if isinstance(tests, str): return PASS if run_tests(extract_code(response), tests, timeout).passed else FAIL
     return check_answer(response, tests, timeout).verdict
 
 # %% ../nbs/13_solve.ipynb #2676c733
