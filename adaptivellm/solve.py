@@ -171,6 +171,7 @@ def solve_iter(prompts:list, # the prompts
         for f in as_completed(futs): yield futs[f], f.result()
     finally: ex.shutdown(wait=False, cancel_futures=True)
 
+# %% ../nbs/13_solve.ipynb #1838906d
 def no_tests_policy(router:AdaptiveLLM # a fitted router
                    ) -> str:
     "What to do with a problem without tests: the cascade part's `no_tests`, `accept` without one"
