@@ -24,7 +24,7 @@ COMMANDS = {
     "execute": "adaptivellm.labels:execute",
     "gate": "adaptivellm.gate:gate",
     "solve": "adaptivellm.solve:solve_cli",
-    "serve": "adaptivellm.solve:serve",
+    "serve": "adaptivellm.serve:serve",
 }
 
 # %% ../nbs/10_cli.ipynb #d282cfa1

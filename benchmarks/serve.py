@@ -25,6 +25,7 @@ from fakeopenai import HUMANEVAL  # noqa: E402
 from adaptivellm.data import PAPER_POOL, load_benchmark  # noqa: E402
 from adaptivellm.labels import humaneval_prompt  # noqa: E402
 from adaptivellm.router import AdaptiveLLM  # noqa: E402
+from adaptivellm.utility import FAST_FIT  # noqa: E402
 
 PASS_MODEL = PAPER_POOL[0].name
 
@@ -32,8 +33,7 @@ PASS_MODEL = PAPER_POOL[0].name
 def _router(path, runtime):
     if path: return path
     bench = load_benchmark(verbose=False)
-    fast = dict(grid={"max_depth": [2], "learning_rate": [0.1], "n_estimators": [30]}, n_folds=3)
-    r = AdaptiveLLM.fit(bench, bench.paper_split["train"][:60], encoder="minilm", finetune=False, selector="utility", selector_kwargs=fast, runtime=runtime)
+    r = AdaptiveLLM.fit(bench, bench.paper_split["train"][:60], encoder="minilm", finetune=False, selector="utility", selector_kwargs=FAST_FIT, runtime=runtime)
     return r.save(Path(tempfile.mkdtemp())/"router")
 
 

@@ -59,9 +59,9 @@ def small_router(data_dir, tmp_path_factory):
     "A utility router over the paper's pool, quick to train (MiniLM, no fine-tuning, one grid point), saved to a folder"
     from adaptivellm.data import load_benchmark
     from adaptivellm.router import AdaptiveLLM
+    from adaptivellm.utility import FAST_FIT
     bench = load_benchmark(data_dir, verbose=False)
-    fast = dict(grid={"max_depth": [2], "learning_rate": [0.1], "n_estimators": [30]}, n_folds=3)
-    router = AdaptiveLLM.fit(bench, bench.paper_split["train"][:60], encoder="minilm", finetune=False, selector="utility", selector_kwargs=fast)
+    router = AdaptiveLLM.fit(bench, bench.paper_split["train"][:60], encoder="minilm", finetune=False, selector="utility", selector_kwargs=FAST_FIT)
     return router.save(tmp_path_factory.mktemp("router")/"router")
 
 

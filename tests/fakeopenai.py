@@ -1,5 +1,5 @@
 """The one fake OpenAI-compatible chat server of the test suite, of the notebooks' live examples (`00b_client`,
-`01_difficulty`, `09b_labels`, `13_solve` put this folder on `sys.path`) and of `benchmarks/serve.py`, on 127.0.0.1.
+`01_difficulty`, `09b_labels`, `13_solve`, `14_serve` put this folder on `sys.path`) and of `benchmarks/serve.py`, on 127.0.0.1.
 
 `FakeOpenAI(respond)` answers `POST /v1/chat/completions` with whatever `respond(request, n)` returns, where
 `request` is the parsed JSON body and `n` counts the requests seen so far for the same model and last message: a

@@ -1,8 +1,8 @@
 """`adaptivellm serve` in a subprocess on 127.0.0.1, in front of the fake pool (tests/fakeopenai.py).
 
 The official `openai` client talks to it unchanged; 100 concurrent requests each get exactly their own
-answer; errors come back in OpenAI's shape (400, 401, 413, 502); and, when the statement's examples are
-available (`adaptivellm.examples`), a wrong cheap answer escalates to the right one."""
+answer; errors come back in OpenAI's shape (400, 401, 413, 502); a wrong cheap answer fails the statement's examples
+and escalates to the right one; `--workers 2` runs two gateway processes on one port."""
 import contextlib, json, os, socket, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,7 +13,6 @@ from fakeopenai import FakeOpenAI, HUMANEVAL, answer, pool_respond, tokens
 from adaptivellm.data import PAPER_POOL
 from adaptivellm.labels import humaneval_prompt
 from adaptivellm.router import AdaptiveLLM
-from adaptivellm.solve import chains
 
 KEY = "sk-gateway-test"
 TOP = "Qwen2.5-Coder-32B-Instruct"
@@ -105,11 +104,10 @@ def test_errors_in_openai_shape(gateway):
 
 
 def test_a_wrong_cheap_answer_escalates_through_serve(gateway, small_router):
-    pytest.importorskip("adaptivellm.examples", reason="statement examples arrive with the examples module")
     url, fake = gateway
     router = AdaptiveLLM.load(small_router)
     tasks = [HUMANEVAL[f"HumanEval/{i}"] for i in range(40)]
-    escalating = [(t, c) for t, c in zip(tasks, chains(router, [humaneval_prompt(t) for t in tasks]))
+    escalating = [(t, c) for t, c in zip(tasks, router.chains([humaneval_prompt(t) for t in tasks]))
                   if c[0] not in (TOP, "Yi-Coder-1.5B-Chat", "CodeLlama-7b-Instruct-hf")][:3]
     assert escalating, "the router sends every problem to the last resort: no escalation to test"
     for t, chain in escalating:
