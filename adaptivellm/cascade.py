@@ -272,18 +272,19 @@ def fit(self:ChainLookup, F, # training problems x route features (`route_featur
     return self
 
 # %% ../nbs/12_cascade.ipynb #d8607759
-K_GRID, MIX_GRID = (20, 40, 80), (0.2, 0.4, 0.6)  # neighbours and mixes tried by `CascadeRouter.fit`
-LOO_LAMS = np.r_[0.0, np.logspace(-2, 2, 41), np.inf]  # the λ sweep whose leave-one-out AIQ chooses them
+K_GRID, MIX_GRID = (20, 40, 80), (0.2, 0.4, 0.6)  # neighbours and mixes whose estimates `CascadeRouter` averages
+LOO_LAMS = np.r_[0.0, np.logspace(-2, 2, 41), np.inf]  # the λ sweep of the leave-one-out AIQ in `cv_report`
 
 class CascadeRouter(CostAwareSelector, name="cascade"):
-    "Per prompt, the chain of highest p̂ − λ·ĉ: its k nearest training problems of the same format, mixed with the format's length line"
+    "Per prompt, the chain of highest p̂ − λ·ĉ: its nearest training problems of the same format, mixed with the format's length line"
     lams = FINE_LAMS
-    def __init__(self, k:int=None, # neighbours; chosen by leave-one-out from `K_GRID` when None
-                 mix:float=None, # weight of the neighbours against the length line; chosen from `MIX_GRID` when None
+    def __init__(self, k:int=None, # neighbours; the average over `K_GRID` when None
+                 mix:float=None, # weight of the neighbours against the length line; the average over `MIX_GRID` when None
                  no_tests:str="accept", # how the replays treat problems without example tests (see `Cascade`)
                  ridge:float=10.0, # L2 penalty of the length lines' slope (standardised log length)
                  lam:float=0.0): # pass rate per (USD per 1,000 problems)
         self.k, self.mix, self.no_tests, self.ridge, self.lam, self.models, self.dim = k, mix, no_tests, ridge, lam, None, None
+        self.ks, self.mixes = K_GRID if k is None else (k,), MIX_GRID if mix is None else (mix,)
     def __repr__(self): return f"CascadeRouter(k={self.k}, mix={self.mix}, lam={self.lam}, {len(self.models or [])} chains)"
 
 # %% ../nbs/12_cascade.ipynb #d900c0f4
@@ -316,52 +317,65 @@ def _lines(self:CascadeRouter, g:np.ndarray, z:np.ndarray) -> tuple:
     return np.einsum("qa,qac->qc", A, self.line_P[g]), np.einsum("qa,qac->qc", A, self.line_C[g])
 
 # %% ../nbs/12_cascade.ipynb #05c1b6b3
-def _masked_mean(V:np.ndarray, nn:np.ndarray, ok:np.ndarray) -> np.ndarray:
-    "Mean of the rows `nn` of V over the neighbours marked `ok` (queries x k)"
-    w = ok / np.maximum(ok.sum(1, keepdims=True), 1)
+def _weighted_mean(V:np.ndarray, nn:np.ndarray, w:np.ndarray) -> np.ndarray:
+    "Per query, the rows `nn` of V averaged with weights `w` (queries x neighbours, each row summing to 1 or 0)"
     return np.einsum("qk,qkc->qc", w, V[nn])
+
+def _knn_weights(ok:np.ndarray, k:int) -> np.ndarray:
+    "Weights of a plain mean over the first k real neighbours (`ok` marks the real ones), as wide as `ok`"
+    w = np.where(np.arange(ok.shape[1]) < k, ok, False)
+    return w / np.maximum(w.sum(1, keepdims=True), 1)
 
 @patch
 def neighbours(self:CascadeRouter, F, # problems x route features
-               k:int=None, # how many; `self.k` when None
+               k:int=None, # how many; the largest of `self.ks` when None
                exclude_self:bool=False): # F are the training problems: leave each one out of its own neighbours
     "Positions of each problem's k most similar training problems of its format (all problems when the format has none), and which are real"
     g, E = format_codes(F), unit_rows(np.asarray(F)[:, N_STATEMENT:])
     sim, same = E @ self.train_E.T, g[:, None] == self.train_g[None, :]
     sim = np.where(same | ~same.any(1, keepdims=True), sim, -np.inf)
     if exclude_self: np.fill_diagonal(sim, -np.inf)
-    nn = nearest(sim, min(k or self.k, sim.shape[1]))
+    nn = nearest(sim, min(k or max(self.ks), sim.shape[1]))
     return nn, np.isfinite(np.take_along_axis(sim, nn, 1))  # a format with fewer than k problems: fewer real neighbours
+
+@patch
+def neighbour_weights(self:CascadeRouter, F, # problems x route features
+                      exclude_self:bool=False): # as in `neighbours`
+    "`neighbours` and their weights: the mean of the k-nearest means over `self.ks`, so a neighbour's weight falls with its rank"
+    nn, ok = self.neighbours(F, exclude_self=exclude_self)
+    return nn, sum(_knn_weights(ok, k) for k in self.ks) / len(self.ks)
 
 # %% ../nbs/12_cascade.ipynb #a957ddda
 @patch
 def fit(self:CascadeRouter, F, # training problems x route features (`route_features`)
         table:dict): # `chain_table` of the same problems, rows in the order of F
-    "Fit the length lines, choose k and mix by leave-one-out AIQ, keep the training replays; leave-one-out estimates for budgets; returns self"
+    "Fit the length lines, keep the training replays; leave-one-out estimates for budgets, and each setting's leave-one-out AIQ in `cv_report`; returns self"
     F, P, C = _chain_targets(self, F, table)
     g, z = format_codes(F), F[:, N_STATEMENT - 1].astype(np.float64)
     self.train_E, self.train_g, self.train_P, self.train_C = unit_rows(F[:, N_STATEMENT:]), g, P, C
     looP, looC = self._fit_lines(g, z, P, C)
     single = [i for i, l in enumerate(self.models) if CHAIN_SEP not in l] or list(range(P.shape[1]))
     span = (C.mean(0)[single].min(), max(C.mean(0)[single].max(), C.mean(0)[single].min() + 1e-9))
-    nn, ok = self.neighbours(F, max(K_GRID if self.k is None else [self.k]), exclude_self=True)
-    est, self.cv_report = {}, {}
-    for k in (K_GRID if self.k is None else [self.k]):
-        kP, kC = _masked_mean(P, nn[:, :k], ok[:, :k]), _masked_mean(C, nn[:, :k], ok[:, :k])
-        for mix in (MIX_GRID if self.mix is None else [self.mix]):
-            est[k, mix] = (mix * kP + (1 - mix) * looP, mix * kC + (1 - mix) * looC)
-            self.cv_report[f"k={k} mix={mix}"] = aiq([cost_quality(P, C, utility_argmax(*est[k, mix], lam)) for lam in LOO_LAMS], *span)
-    self.k, self.mix = max(est, key=lambda km: (self.cv_report[f"k={km[0]} mix={km[1]}"], -km[0], -km[1]))
-    self._set_oof(*est[self.k, self.mix], C)
+    loo_aiq = lambda eP, eC: aiq([cost_quality(P, C, utility_argmax(eP, eC, lam)) for lam in LOO_LAMS], *span)
+    nn, ok = self.neighbours(F, exclude_self=True)
+    self.cv_report = {f"k={k} mix={m}": loo_aiq(*(m * _weighted_mean(A, nn, _knn_weights(ok, k)) + (1 - m) * L for A, L in ((P, looP), (C, looC))))
+                      for k in self.ks for m in self.mixes}
+    est = self._mixed(*self.neighbour_weights(F, exclude_self=True), looP, looC)
+    if len(self.cv_report) > 1: self.cv_report["average"] = loo_aiq(*est)
+    self._set_oof(*est, C)
     return self
 
 # %% ../nbs/12_cascade.ipynb #07965da4
 @patch
+def _mixed(self:CascadeRouter, nn:np.ndarray, w:np.ndarray, lP:np.ndarray, lC:np.ndarray) -> tuple:
+    "p̂ and ĉ of every chain: mix · the weighted neighbours' replays + (1 − mix) · the length lines' `lP`, `lC` (mix: the mean of `self.mixes`)"
+    m = float(np.mean(self.mixes))
+    return m * _weighted_mean(self.train_P, nn, w) + (1 - m) * lP, m * _weighted_mean(self.train_C, nn, w) + (1 - m) * lC
+
+@patch
 def _predict(self:CascadeRouter, F) -> tuple:
-    "p̂ and ĉ of every chain: mix · the neighbours' replays + (1 − mix) · the format's length line"
-    nn, ok = self.neighbours(F)
-    lP, lC = self._lines(format_codes(F), np.asarray(F, np.float64)[:, N_STATEMENT - 1])
-    return self.mix * _masked_mean(self.train_P, nn, ok) + (1 - self.mix) * lP, self.mix * _masked_mean(self.train_C, nn, ok) + (1 - self.mix) * lC
+    "p̂ and ĉ of every chain for problems F"
+    return self._mixed(*self.neighbour_weights(F), *self._lines(format_codes(F), np.asarray(F, np.float64)[:, N_STATEMENT - 1]))
 
 # %% ../nbs/12_cascade.ipynb #f41ff601
 _ARRAYS = ("train_E", "train_g", "train_P", "train_C", "len_mean", "len_sd", "line_P", "line_C")
@@ -370,12 +384,14 @@ _ARRAYS = ("train_E", "train_g", "train_P", "train_C", "len_mean", "len_sd", "li
 def _state(self:CascadeRouter, folder:Path) -> dict:
     for k in _ARRAYS: save_array(folder, k, getattr(self, k))
     self._save_oof(folder)
-    return dict(models=self.models, dim=self.dim, k=self.k, mix=self.mix, ridge=self.ridge, lam=self.lam, no_tests=self.no_tests, cv_report=self.cv_report)
+    return dict(models=self.models, dim=self.dim, k=self.k, mix=self.mix, ks=list(self.ks), mixes=list(self.mixes), ridge=self.ridge,
+                lam=self.lam, no_tests=self.no_tests, cv_report=self.cv_report)
 
 @patch(cls_method=True)
 def _from_state(cls:CascadeRouter, folder:Path, meta:dict):
     r = cls(k=meta["k"], mix=meta["mix"], no_tests=meta["no_tests"], ridge=meta["ridge"], lam=json_float(meta["lam"]))
     r.models, r.dim, r.cv_report = meta["models"], meta["dim"], meta["cv_report"]
+    r.ks, r.mixes = tuple(meta.get("ks", [r.k])), tuple(meta.get("mixes", [r.mix]))  # 0.2 saved the one k and mix it chose
     for k in _ARRAYS: setattr(r, k, load_array(folder, k))
     r._load_oof(folder)
     return r
@@ -458,16 +474,16 @@ def fit(self:AnswerAwareCascade, F, # the router's training problems x route fea
 def _after_failure(self:AnswerAwareCascade, F, rows:np.ndarray, j:int, loo:bool) -> tuple:
     "Estimated pass and cost of every continuation after model j's answer failed, per problem and sample"
     r, f, m, Q = self.router, format_codes(F), self.shrink, np.arange(len(rows))
-    nn, ok = r.neighbours(F, exclude_self=loo)
-    nP, nC, nN = [(ok[..., None] * A[nn, j]).sum(1) for A in (self.FS_P, self.FS_C)] + [(ok * self.FN[nn, j]).sum(1)]
+    nn, w = r.neighbour_weights(F, exclude_self=loo)
+    nP, nC, nN = [(w[..., None] * A[nn, j]).sum(1) for A in (self.FS_P, self.FS_C)] + [(w * self.FN[nn, j]).sum(1)]
     B, SP, SC, SN = self.buckets[rows, j], self.SP[f, j], self.SC[f, j], self.SN[f, j]
     if loo:  # leave the problem's own failed answers out of the pooled sums
         own = (B[:, :, None] == np.arange(N_BUCKETS)) & (B[:, :, None] >= 0)
         SP, SC, SN = SP - np.einsum("qsb,qsc->qbc", own, self.RP[rows]), SC - np.einsum("qsb,qsc->qbc", own, self.RC[rows]), SN - own.sum(1)
     Bq, all_n = np.maximum(B, 0), np.maximum(SN.sum(1), 1e-9)[:, None]
     pooled = [(A[Q[:, None], Bq] + m * (A.sum(1) / all_n)[:, None]) / (SN[Q[:, None], Bq] + m)[..., None] for A in (SP, SC)]
-    near = [(n / np.maximum(nN, 1)[:, None])[:, None] for n in (nP, nC)]
-    return tuple(np.where((nN > 0)[:, None, None], r.mix * a + (1 - r.mix) * b, b) for a, b in zip(near, pooled))
+    near, mix = [(n / np.maximum(nN, 1e-12)[:, None])[:, None] for n in (nP, nC)], float(np.mean(r.mixes))  # the neighbours' failed answers, weighted
+    return tuple(np.where((nN > 0)[:, None, None], mix * a + (1 - mix) * b, b) for a, b in zip(near, pooled))
 
 # %% ../nbs/12_cascade.ipynb #af0e1260
 @patch

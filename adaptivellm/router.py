@@ -180,13 +180,13 @@ def fit_cascade(self:AdaptiveLLM, bench, # the `Benchmark` the router was fitted
                 train_ids=None, # training problems; all when None
                 data=None, # replay arrays (`cascade.ReplayData`); `cascade.replay_data(bench)` when None
                 no_tests:str="accept", # problems without example tests: "accept" or "escalate" (see `cascade.Cascade`)
-                k:int=None, # neighbours; chosen by leave-one-out when None (see `CascadeRouter`)
+                k:int=None, # neighbours; the average over `cascade.K_GRID` when None (see `CascadeRouter`)
                ):
     "Fit the cascade part: a `CascadeRouter` over every usable price-ordered chain of the pool; returns self"
     ids, table = list(bench.problems.index if train_ids is None else train_ids), replay_table(bench, data, no_tests)
     prompts = list(bench.problems.prompt.loc[ids])
     self.cascade = CascadeRouter(k=k, no_tests=no_tests).fit(route_features(self.encoder.encode(prompts), prompts), {m: v.loc[ids] for m, v in table.items()})
-    self.info["cascade"] = dict(n_train=len(ids), k=self.cascade.k, mix=self.cascade.mix, no_tests=no_tests, n_chains=len(self.cascade.models))
+    self.info["cascade"] = dict(n_train=len(ids), k=self.cascade.ks, mix=self.cascade.mixes, no_tests=no_tests, n_chains=len(self.cascade.models))
     return self
 
 # %% ../nbs/06_router.ipynb #31b15516
