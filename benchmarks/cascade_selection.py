@@ -11,9 +11,12 @@ It prints, per seed and over all, pass@1 and cost at each budget and the share o
 the oracle that each closes (AIQ). Seed 0 is the one `reproduce` reports: the default seeds leave it out, so the
 choice made here is not tuned on the reported splits.
 
-    python benchmarks/cascade_selection.py [--seeds 1 2 3 4 5] [--splits 10]
+    python benchmarks/cascade_selection.py [--seeds 1 2 3 4 5] [--splits 10] [--json FILE]
+
+`--json benchmarks/results/cascade_selection.json` writes the shipped file that `12_cascade` shows.
 """
-import argparse, time
+import argparse, json, sys, time
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -23,7 +26,7 @@ from adaptivellm.cascade import CascadeRouter, ChainLookup, K_GRID, MIX_GRID, re
 from adaptivellm.data import load_benchmark
 from adaptivellm.encoder import PromptEncoder
 from adaptivellm.gate import read_verdicts
-from adaptivellm.io import usable_cores
+from adaptivellm.io import atomic_write, usable_cores
 from adaptivellm.ranking import stratified_splits
 
 
@@ -48,7 +51,9 @@ def one_split(bench, table, F, tr, te, budgets) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5]); ap.add_argument("--splits", type=int, default=10)
+    ap.add_argument("--json", help="write the table, with the command and commit, to this JSON file")
     a = ap.parse_args()
+    stamp = R.provenance("python benchmarks/cascade_selection.py " + " ".join(sys.argv[1:]))
     t0, bench = time.perf_counter(), load_benchmark(verbose=False)
     X0 = pd.DataFrame(PromptEncoder("auto").encode(list(bench.problems.prompt)), index=bench.problems.index)
     data = replay_data(bench, verdicts=read_verdicts(None)); table = replay_table(bench, data)
@@ -69,6 +74,9 @@ def main():
     print(pd.DataFrame(rows).set_index("router").round(4).to_markdown())
     wins = (means.loc["average gap"] > means.loc["loo-pick gap"]).sum()
     print(f"\naverage closes more of the gap than loo-pick on {wins} of {len(a.seeds)} seeds")
+    if a.json:
+        out = dict(provenance=stamp, seeds=a.seeds, splits=a.splits, budgets=budgets, rows=[{k: round(float(v), 4) if k != "router" else v for k, v in r.items()} for r in rows])
+        atomic_write(a.json, lambda t: Path(t).write_text(json.dumps(out, indent=1) + "\n"))
 
 
 if __name__ == "__main__": main()
