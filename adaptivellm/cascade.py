@@ -343,7 +343,12 @@ def neighbour_weights(self:CascadeRouter, F, # problems x route features
                       exclude_self:bool=False): # as in `neighbours`
     "`neighbours` and their weights: the mean of the k-nearest means over `self.ks`, so a neighbour's weight falls with its rank"
     nn, ok = self.neighbours(F, exclude_self=exclude_self)
-    return nn, sum(_knn_weights(ok, k) for k in self.ks) / len(self.ks)
+    return nn, self._rank_weights(ok)
+
+@patch
+def _rank_weights(self:CascadeRouter, ok:np.ndarray) -> np.ndarray:
+    "The mean over `self.ks` of the weights of a plain mean over the first k real neighbours"
+    return sum(_knn_weights(ok, k) for k in self.ks) / len(self.ks)
 
 # %% ../nbs/12_cascade.ipynb #a957ddda
 @patch
@@ -360,7 +365,7 @@ def fit(self:CascadeRouter, F, # training problems x route features (`route_feat
     nn, ok = self.neighbours(F, exclude_self=True)
     self.cv_report = {f"k={k} mix={m}": loo_aiq(*(m * _weighted_mean(A, nn, _knn_weights(ok, k)) + (1 - m) * L for A, L in ((P, looP), (C, looC))))
                       for k in self.ks for m in self.mixes}
-    est = self._mixed(*self.neighbour_weights(F, exclude_self=True), looP, looC)
+    est = self._mixed(nn, self._rank_weights(ok), looP, looC)
     if len(self.cv_report) > 1: self.cv_report["average"] = loo_aiq(*est)
     self._set_oof(*est, C)
     return self
@@ -471,10 +476,9 @@ def fit(self:AnswerAwareCascade, F, # the router's training problems x route fea
 
 # %% ../nbs/12_cascade.ipynb #9fa532dd
 @patch
-def _after_failure(self:AnswerAwareCascade, F, rows:np.ndarray, j:int, loo:bool) -> tuple:
-    "Estimated pass and cost of every continuation after model j's answer failed, per problem and sample"
-    r, f, m, Q = self.router, format_codes(F), self.shrink, np.arange(len(rows))
-    nn, w = r.neighbour_weights(F, exclude_self=loo)
+def _after_failure(self:AnswerAwareCascade, F, rows:np.ndarray, j:int, loo:bool, nw:tuple) -> tuple:
+    "Estimated pass and cost of every continuation after model j's answer failed, per problem and sample; `nw`: the router's `neighbour_weights(F, loo)`"
+    r, f, m, Q, (nn, w) = self.router, format_codes(F), self.shrink, np.arange(len(rows)), nw
     nP, nC, nN = [(w[..., None] * A[nn, j]).sum(1) for A in (self.FS_P, self.FS_C)] + [(w * self.FN[nn, j]).sum(1)]
     B, SP, SC, SN = self.buckets[rows, j], self.SP[f, j], self.SC[f, j], self.SN[f, j]
     if loo:  # leave the problem's own failed answers out of the pooled sums
@@ -507,7 +511,8 @@ def replay(self:AnswerAwareCascade, F, # problems x route features
            loo:bool=False): # F are the router's training problems: leave-one-out estimates throughout
     "Per λ and problem: pass@1 and cost, USD per 1,000 problems (means over the samples)"
     rows = np.asarray(rows)
-    est = [self._after_failure(F, rows, j, loo) for j in range(len(self.d.models))]
+    nw = self.router.neighbour_weights(F, exclude_self=loo)  # once for every first model
+    est = [self._after_failure(F, rows, j, loo, nw) for j in range(len(self.d.models))]
     est = (np.stack([e[0] for e in est]), np.stack([e[1] for e in est]))  # (first model, problem, sample, chain)
     return self._at(*((self.router.oof_p, self.router.oof_c) if loo else self.router._predict(F)), est, rows, lams)
 
@@ -516,7 +521,8 @@ def replay(self:AnswerAwareCascade, F, # problems x route features
 def _loo_cost(self:AnswerAwareCascade, lams) -> np.ndarray:
     "Mean leave-one-out cost on the training problems at each λ (the continuations' estimates computed once)"
     if self._curve is None:
-        est = [self._after_failure(self.F, self.train_rows, j, True) for j in range(len(self.d.models))]
+        nw = self.router.neighbour_weights(self.F, exclude_self=True)
+        est = [self._after_failure(self.F, self.train_rows, j, True, nw) for j in range(len(self.d.models))]
         self._curve = (np.stack([e[0] for e in est]), np.stack([e[1] for e in est]))
     return self._at(self.router.oof_p, self.router.oof_c, self._curve, self.train_rows, lams)[1].mean(1)
 
