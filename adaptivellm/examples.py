@@ -8,11 +8,11 @@ __all__ = ['PASS', 'FAIL', 'NO_TESTS', 'VERDICTS', 'ExampleTests', 'parse_litera
            'check_many']
 
 # %% ../nbs/11_examples.ipynb #04d334e0
-import ast, inspect, json, math, re
+import ast, json, math, re
 from dataclasses import dataclass, field
 from fastcore.basics import patch
 from .data import benchmark_of
-from .execution import run_tests, run_many
+from .execution import Job, run_job, run_jobs
 from .labels import extract_code
 
 # %% ../nbs/11_examples.ipynb #17a7702b
@@ -241,56 +241,31 @@ def _tokens_match(got:str, want:str, any_case:bool=False) -> bool:
     return True
 
 # %% ../nbs/11_examples.ipynb #ae679a2c
-def _tally(passed:int, ran:int):
-    "Write the running count of examples passed to the run's output (file descriptor 1, whatever the program did to `print`)"
-    import os
-    os.write(1, f"\n[examples: {passed} passed of {ran} run]\n".encode())
-
-def _call_checks(t:ExampleTests) -> str:
-    "Checks of a call-kind test, as source appended to the program: every example, a tally after each, the first failure raised last"
-    cases = ",\n".join(f"    ({c!r}, lambda: {c}, {w})" for c, w in t.cases)
-    return (f"{inspect.getsource(_same)}\n{inspect.getsource(_tally)}\n_cases = [\n{cases}\n]\n_passed, _first = 0, None\n"
-            f"for _i, (_src, _call, _want) in enumerate(_cases, 1):\n    try:\n        _got = _call()\n"
-            f"        if not _same(_got, _want, {t.unordered}):\n"
-            f"            raise AssertionError(f'example {{_i}}: {{_src}} returned {{_got!r:.200}}, expected {{_want!r:.200}}')\n"
-            f"        _passed += 1\n    except BaseException as _e: _first = _first or _e\n    _tally(_passed, _i)\n"
-            f"if _first is not None: raise _first\n")
+@patch
+def job(self:ExampleTests, program:str, # the candidate program
+       ) -> Job:
+    "What enters the sandbox to check `program` on these examples: the program and the inputs, never the expected outputs"
+    if self.kind == "call": return Job(f"{self.prelude}\n{program}\n\nimport math\n", "call", [c for c, _ in self.cases])
+    if self.kind == "stdio": return Job(program, "stdio", [i for i, _ in self.cases])
+    raise ValueError("no example tests: nothing to check")
 
 # %% ../nbs/11_examples.ipynb #f4e6b523
-def _stdio_case(code, i:int, inp:str, want:str, any_case:bool, saved:int):
-    "Run compiled `code` as __main__ on example `i`: `inp` on fd 0, fd 1 captured and compared with `want`; raise when they differ"
-    import io, os, sys
-    with open(f"in{i}.txt", "w") as f: f.write(inp)
-    fin, fout = os.open(f"in{i}.txt", os.O_RDONLY), os.open(f"out{i}.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    os.dup2(fin, 0); os.dup2(fout, 1); os.close(fin); os.close(fout)
-    sys.stdin, sys.stdout = io.TextIOWrapper(io.FileIO(0, closefd=False)), io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
-    try: exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
-    except SystemExit as e:
-        if e.code not in (None, 0): raise AssertionError(f"example {i}: exit status {e.code}") from None
-    finally: sys.stdout.flush(); os.dup2(saved, 1); sys.stdout = sys.__stdout__
-    with open(f"out{i}.txt") as f: got = f.read()
-    if not _tokens_match(got, want, any_case): raise AssertionError(f"example {i}: printed {got[:200]!r}, expected {want[:200]!r}")
+def _failure(t:ExampleTests, i:int, o:dict|None) -> str|None:
+    "Why output `o` of example `i` of `t` is wrong; None when it is right"
+    src, want = t.cases[i]
+    if o is None: return f"example {i + 1}: no result (the run ended before it)"
+    if "error" in o: return f"example {i + 1}: " + (f"{src} raised {o['error']}" if t.kind == "call" else o["error"])
+    if t.kind == "stdio":
+        return None if _tokens_match(o["stdout"], want, t.any_case) else f"example {i + 1}: printed {o['stdout'][:200]!r}, expected {want[:200]!r}"
+    try: ok = _same(o["value"], parse_literal(want), t.unordered)
+    except ValueError: ok = False
+    return None if ok else f"example {i + 1}: {src} returned {o['value']!r:.200}, expected {want:.200}"
 
-def _stdio_runner(source:str, cases:list, any_case:bool):
-    "Run `source` on every (input, output) case (`_stdio_case`), a tally after each; raise the first failure last"
-    import os
-    code, saved, passed, first = compile(source, "answer.py", "exec"), os.dup(1), 0, None
-    for i, (inp, want) in enumerate(cases, 1):
-        try: _stdio_case(code, i, inp, want, any_case, saved); passed += 1
-        except BaseException as e: first = first or e
-        _tally(passed, i)
-    if first is not None: raise first
-
-# %% ../nbs/11_examples.ipynb #caae000b
 @patch
-def script(self:ExampleTests, program:str, # the candidate program
-          ) -> str:
-    "The whole source that checks `program` against these examples in the sandbox"
-    if self.kind == "call": return f"{self.prelude}\n{program}\n\nimport math\n{_call_checks(self)}"
-    if self.kind == "stdio":
-        helpers = "\n".join(inspect.getsource(f) for f in (_tokens_match, _tally, _stdio_case, _stdio_runner))
-        return f"import math\n{helpers}\n_stdio_runner({program!r}, {self.cases!r}, {self.any_case})\n"
-    raise ValueError("no example tests: nothing to check")
+def failures(self:ExampleTests, outputs:list, # a run's `outputs`, one per example
+            ) -> list:
+    "Per example, why the program's output is wrong (None when it is right), judged in the harness"
+    return [_failure(self, i, o) for i, o in enumerate(outputs)]
 
 # %% ../nbs/11_examples.ipynb #003b1967
 PASS, FAIL, NO_TESTS = "pass", "fail", "no-tests"  # what the examples say about an answer
@@ -306,38 +281,38 @@ class Verdict:
     examples_passed: int = 0 # examples the answer got right (before a crash or the timeout, if one came)
     examples_total: int = 0  # examples the statement has
 
-_TALLY = re.compile(r"\n?\[examples: (\d+) passed of (\d+) run\]")
-
-def _verdict(run, total:int) -> Verdict:
-    "A `Verdict` from a sandbox `RunResult` of `total` examples"
-    tallies = _TALLY.findall(run.output)
-    passed = total if run.passed else int(tallies[-1][0]) if tallies else 0
-    return Verdict(PASS if run.passed else FAIL, run.status, _TALLY.sub("", run.output).strip("\n")[-400:], run.seconds, passed, total)
+def _verdict(run, tests:ExampleTests) -> Verdict:
+    "A `Verdict` from a sandbox `RunResult` of `tests`' job, judged here"
+    fails = tests.failures(run.outputs or [None] * len(tests))
+    ok = run.status == "passed" and not any(fails)
+    first = next((f for f in fails if f), "") if run.status in ("passed", "failed") else ""
+    return Verdict(PASS if ok else FAIL, "passed" if ok else "failed" if run.status == "passed" else run.status,
+                   f"{run.output}\n{first}".strip("\n")[-400:], run.seconds, sum(f is None for f in fails), len(tests))
 
 # %% ../nbs/11_examples.ipynb #2db5b202
 def check_answer(response:str, # a model's answer (markdown with a code block, or bare code)
                  tests:ExampleTests, # the statement's examples, from `example_tests`
                  timeout:float=5.0, # wall-clock seconds for all examples together
-                 isolate:bool|None=None, # OS isolation, as in `run_tests`
+                 isolate:bool|None=None, # OS isolation, as in `run_job`
                 ) -> Verdict:
-    "Run the answer's program on the examples in the sandbox"
+    "Run the answer's program on the examples in the sandbox; judge its outputs here"
     if not len(tests): return Verdict(NO_TESTS, "no-tests")
-    return _verdict(run_tests(tests.script(extract_code(response)), "", timeout=timeout, isolate=isolate), len(tests))
+    return _verdict(run_job(tests.job(extract_code(response)), timeout=timeout, isolate=isolate), tests)
 
 # %% ../nbs/11_examples.ipynb #fa4e1d3f
 def check_many(jobs:list, # (response, `ExampleTests`) pairs
                timeout:float=5.0, # wall-clock seconds per answer, all its examples together
                workers:int=2, # answers checked at once
-               isolate:bool|None=None, # OS isolation, as in `run_tests`
+               isolate:bool|None=None, # OS isolation, as in `run_job`
                progress:bool=True, # show a progress bar
                limits=None, # `SandboxLimits` of each run (e.g. a CPU-time budget); the defaults when None
-               engine:str="warm", # "warm" or "spawn", as in `run_tests`
-               ray:str|None=None, # a Ray cluster's address, as in `run_many`; None: this machine
+               engine:str="warm", # "warm" or "spawn", as in `run_job`
+               ray:str|None=None, # a Ray cluster's address, as in `run_jobs`; None: this machine
               ) -> list: # a `Verdict` per job
     "`check_answer` on every job, `workers` at a time (or on a Ray cluster), in the jobs' order"
     todo = [i for i, (_, t) in enumerate(jobs) if len(t)]
-    runs = run_many([(jobs[i][1].script(extract_code(jobs[i][0])), "") for i in todo], timeout=timeout, workers=workers,
+    runs = run_jobs([jobs[i][1].job(extract_code(jobs[i][0])) for i in todo], timeout=timeout, workers=workers,
                     limits=limits, isolate=isolate, progress=progress, engine=engine, ray=ray)
     out = [Verdict(NO_TESTS, "no-tests") for _ in jobs]
-    for i, r in zip(todo, runs): out[i] = _verdict(r, len(jobs[i][1]))
+    for i, r in zip(todo, runs): out[i] = _verdict(r, jobs[i][1])
     return out

@@ -84,9 +84,9 @@ def run_responses(records:list, # dicts with `id` and `responses` (list of markd
                   tests:dict, # test code by problem id, e.g. `benchmark_tests("humaneval")`
                   timeout:float=10.0, # wall-clock seconds per run
                   workers:int=2, # runs at once
-                  isolate:bool|None=None, # OS isolation: None when available, True required, False off
+                  isolate:bool|None=None, # OS isolation: None or True required, False off on purpose (`run_job`)
                   progress:bool=True, # show a progress bar
-                  engine:str="warm", # the sandbox engine, "warm" or "spawn" (`run_tests`)
+                  engine:str="warm", # the sandbox engine, "warm" or "spawn" (`run_job`)
                   ray:str|None=None, # a Ray cluster's address, as in `run_many`; None: this machine
                  ) -> list:
     "Per record, the `RunResult` of each of its responses run against its problem's tests"
@@ -101,11 +101,11 @@ def label_responses(records:list, # one dict a problem: `id` and `responses`
                     tests:dict, # problem id -> its test code
                     **kwargs # as in `run_responses`
                    ) -> list:
-    "Result-format records: `records` with `results` and `pass_rate` from running their responses"
+    "Result-format records: `records` with `results`, `pass_rate` and `trusted` from running their responses"
     out = []
     for r, runs in zip(records, run_responses(records, tests, **kwargs)):
         res = [x.passed for x in runs]
-        out.append({**r, "results": res, "pass_rate": sum(res) / len(res) if res else float("nan")})
+        out.append({**r, "results": res, "pass_rate": sum(res) / len(res) if res else float("nan"), "trusted": [x.trusted for x in runs]})
     return out
 
 # %% ../nbs/09b_labels.ipynb #15893f57
@@ -119,7 +119,7 @@ def recheck(result_file:str, # a Result-format JSONL (`id`, `responses`, `result
     if problems is not None: recs = [r for r in recs if r["id"] in set(problems)]
     model = Path(result_file).name.split("-output-")[0]
     rows = [dict(model=model, problem_id=r["id"], sample=i, recorded=bool(r["results"][i]), passed=x.passed,
-                 status=x.status, exception=_exception(x.output), output=x.output[-600:])
+                 status=x.status, trusted=x.trusted, exception=_exception(x.output), output=x.output[-600:])
             for r, runs in zip(recs, run_responses(recs, tests, **kwargs)) for i, x in enumerate(runs)]
     return pd.DataFrame(rows)
 
@@ -132,13 +132,13 @@ def _exception(output:str) -> str:
 # %% ../nbs/09b_labels.ipynb #bb628630
 def agreement_table(df:pd.DataFrame # rows of `recheck`
                    ) -> pd.DataFrame:
-    "Per model: programs, agreement with the recorded labels, both pass rates, and the flips each way"
+    "Per model: programs, agreement with the recorded labels, both pass rates, the flips each way, and the verdicts judged outside the sandbox"
     g = df.assign(agree=df.recorded == df.passed, lost=df.recorded & ~df.passed, gained=~df.recorded & df.passed).groupby("model")
     t = pd.DataFrame({"programs": g.size(), "agree": g.agree.sum(), "agreement_%": 100 * g.agree.mean(),
                       "recorded_pass_%": 100 * g.recorded.mean(), "rerun_pass_%": 100 * g.passed.mean(),
-                      "recorded_pass_now_fail": g.lost.sum(), "recorded_fail_now_pass": g.gained.sum()})
+                      "recorded_pass_now_fail": g.lost.sum(), "recorded_fail_now_pass": g.gained.sum(), "judged_outside": g.trusted.sum()})
     t.loc["all"] = [len(df), t.agree.sum(), 100 * t.agree.sum() / len(df), 100 * df.recorded.mean(), 100 * df.passed.mean(),
-                    t.recorded_pass_now_fail.sum(), t.recorded_fail_now_pass.sum()]
+                    t.recorded_pass_now_fail.sum(), t.recorded_fail_now_pass.sum(), t.judged_outside.sum()]
     return t.round(2)
 
 def disagreement_causes(df:pd.DataFrame # rows of `recheck`
@@ -203,8 +203,8 @@ def execute(responses:Param("JSONL, one problem a line: `id`, `responses` (list 
             benchmark:str="humaneval", # whose tests to run
             timeout:float=10.0, # wall-clock seconds per program
             workers:int=2, # programs run at once (with --ray local: the CPUs of the local Ray instance)
-            no_isolation:bool=False, # skip the OS layer (namespaces, own user id) even where available
-            engine:str="warm", # sandbox engine: warm (a fork per program) or spawn (two fresh interpreters per program)
+            no_isolation:bool=False, # run without the OS layer, on purpose (a warning; only the in-process guard); without it, an error where the layer is unavailable
+            engine:str="warm", # sandbox engine: warm (a fork per program) or spawn (a fresh worker per program)
             ray:str=None, # run the programs on a Ray cluster: auto (the running one), local (start one here), or HOST:PORT
             chunk:int=100, # problems labelled between two appends to OUT.partial
            ):
@@ -218,4 +218,6 @@ def execute(responses:Param("JSONL, one problem a line: `id`, `responses` (list 
     os.replace(partial, out)
     labelled = done_rows(Path(out))
     n, c = sum(len(r["results"]) for r in labelled), sum(sum(r["results"]) for r in labelled)
-    print(f"{out}: {len(labelled)} problems ({len(have)} resumed), {c}/{n} responses pass")
+    t = sum(sum(r.get("trusted", [])) for r in labelled)
+    print(f"{out}: {len(labelled)} problems ({len(have)} resumed), {c}/{n} responses pass; {t} verdicts judged outside the sandbox, "
+          f"{n - t} untrusted (their tests ran inside the program's process)")

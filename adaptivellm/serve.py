@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from fastcore.script import call_parse
 from starlette.exceptions import HTTPException
 from .data import load_pool
-from .execution import start_workers
+from .execution import start_workers, without_isolation
 from .labels import extract_code
 from .router import AdaptiveLLM
 from .solve import LivePool, Solution, no_tests_policy, solve_one
@@ -171,12 +171,13 @@ def serve(router:str=None, # folder of a saved router (required)
           check_timeout:float=5., # seconds per sandboxed example check
           threads:int=8, # requests worked on at once per process; more wait in line
           workers:int=1, # gateway processes on this port (each loads the router)
+          no_isolation:bool=False, # check programs without the OS layer, on purpose (a warning); without it, an error where the layer is unavailable
          ):
     "Serve a router as an OpenAI-compatible endpoint that routes, checks and escalates"
     import uvicorn
     if not router or not pool: raise SystemExit("adaptivellm serve: --router DIR and --pool FILE are required")
     if api_key_env and not os.environ.get(api_key_env): raise SystemExit(f"adaptivellm serve: ${api_key_env} is unset; refusing to serve without the key it names")
-    settings = dict(router=router, pool=pool, api_key_env=api_key_env, max_body=max_body, timeout=timeout, check_timeout=check_timeout, threads=threads)
+    settings = dict(router=router, pool=pool, api_key_env=api_key_env, max_body=max_body, timeout=timeout, check_timeout=check_timeout, threads=threads, no_isolation=no_isolation)
     app = _gateway_app(**settings) if workers == 1 else "adaptivellm.serve:_app_from_env"
     os.environ["ADAPTIVELLM_SERVE"] = json.dumps(settings)  # read by each of several processes
     names = ", ".join(m.name for m in load_pool(pool))
@@ -184,8 +185,9 @@ def serve(router:str=None, # folder of a saved router (required)
     uvicorn.run(app, host=host, port=port, log_level="warning", workers=workers, factory=workers > 1)
 
 # %% ../nbs/14_serve.ipynb #c2989ca7
-def _gateway_app(router:str, pool:str, api_key_env:str|None, max_body:int, timeout:float, check_timeout:float, threads:int):
+def _gateway_app(router:str, pool:str, api_key_env:str|None, max_body:int, timeout:float, check_timeout:float, threads:int, no_isolation:bool=False):
     "The FastAPI app of one gateway process, built from `serve`'s settings, with two warm sandbox workers started"
+    if no_isolation: without_isolation()
     key = os.environ.get(api_key_env) if api_key_env else None
     gw = Gateway(AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), key, max_body, check_timeout, threads)
     start_workers(2)

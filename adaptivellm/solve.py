@@ -18,7 +18,7 @@ from .client import chat_client, describe
 from .data import load_pool
 from .io import append_jsonl, done_ids
 from .examples import FAIL, NO_TESTS, PASS, check_answer, example_tests
-from .execution import run_tests
+from .execution import run_tests, without_isolation
 from .labels import extract_code
 from .router import AdaptiveLLM
 
@@ -202,10 +202,12 @@ def solve_cli(prompt:str, # the task, or - to read JSON lines {"id", "prompt", "
               concurrency:int=8, # prompts in flight
               timeout:float=120., # seconds per model call
               max_tokens:int=2048, # output-token limit of every call
-              temperature:float=0. # sampling temperature of every call
+              temperature:float=0., # sampling temperature of every call
+              no_isolation:bool=False, # check programs without the OS layer, on purpose (a warning); without it, an error where the layer is unavailable
              ):
     "Answer coding tasks live: route, call, check on the examples, escalate"
     if not router or not pool: raise SystemExit("adaptivellm solve: --router DIR and --pool FILE are required")
+    if no_isolation: without_isolation()
     jobs = _batch_jobs(sys.stdin, tests, out) if prompt == "-" else None  # bad input fails before anything loads
     r, live, kw = AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), dict(max_tokens=max_tokens, temperature=temperature)
     if jobs is not None: return _solve_batch(jobs, r, live, budget, lam, out, concurrency, **kw)

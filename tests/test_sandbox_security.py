@@ -1,17 +1,27 @@
-"""Hostile programs in the execution sandbox, on both engines (`warm`: a fork of a confined worker; `spawn`: two fresh
-interpreters per run): each must fail, time out or be contained, and leave the host unchanged: no process of a sandbox
-user left, every slot free, the same warm workers alive and idle, no file left in the host's /tmp, the harness's open
-descriptors as before, and a plain program still passing.
+"""Hostile programs in the execution sandbox, on both engines (`warm`: a fork of a confined worker; `spawn`: a fresh
+worker per run): each must fail, time out or be contained, and leave the host unchanged: no process of a sandbox
+user left, every user id free, the same warm workers alive and idle, no file left in the host's /tmp, the harness's
+open descriptors as before, and a plain program still passing.
 
-Tests of the OS layer (namespaces, own user id) run only where `os_isolation()` is available (root on Linux); the
-in-process guard is tested everywhere. Every run is bounded by a timeout of a few seconds."""
+The attacks of `tests/hostile.py` (one test each, on both engines, with and without OS isolation) try to get a wrong
+answer passed, read the host's files, outlive their run or reach the harness. Tests of the OS layer run only where it
+is available (root on Linux); in CI it must be. Every run is bounded by a timeout of a few seconds."""
 import os, shutil, socket, tempfile, threading, time
 from pathlib import Path
 import pytest
 from adaptivellm.execution import SandboxLimits, close_workers, os_isolation, run_many, run_tests, sandbox_status
+from hostile import ATTACKS, Attack, outcome
 
-ISOLATED = os_isolation()
+
+def _isolation() -> bool:
+    try: return os_isolation()
+    except RuntimeError:
+        if os.environ.get("CI"): raise  # CI runs as root: the OS layer must work there
+        return False
+
+ISOLATED = _isolation()
 needs_os = pytest.mark.skipif(not ISOLATED, reason="OS isolation unavailable (needs root and namespaces)")
+pytestmark = pytest.mark.filterwarnings("ignore:running untrusted programs without OS isolation")
 
 
 @pytest.fixture(params=["warm", "spawn"])
@@ -30,7 +40,7 @@ def own_tmp():
 def _host() -> dict:
     "What a hostile run must not change on the host"
     s = sandbox_status()
-    return dict(free_slots=s["free_slots"], processes=s["processes"], workers=s["workers"], busy=s["busy_workers"],
+    return dict(free_uids=s["free_uids"], processes=s["processes"], workers=s["workers"], busy=s["busy_workers"],
                 tmp=sorted(n for n in os.listdir(tempfile.gettempdir()) if not n.startswith("pytest-of-")), fds=len(os.listdir("/proc/self/fd")))
 
 
@@ -48,7 +58,7 @@ def host_unchanged(request):
     after = _host()
     if "new_workers" in request.fixturenames:  # the test starts workers of its own: back to one, then compare counts
         close_workers(); run_tests("x = 1", "", timeout=5); after = _host()
-        before["workers"], after["workers"] = len(before["workers"]), len(after["workers"])
+        for k in ("workers", "tmp"): before[k], after[k] = len(before[k]), len(after[k])  # each worker has a folder of its own
     fds = before.pop("fds"), after.pop("fds")  # other tests of this process may close descriptors meanwhile: none may be added
     assert after == before and fds[1] <= fds[0], f"the host changed: {before} -> {after}, open descriptors {fds[0]} -> {fds[1]}"
     assert run_tests("x = 1", "assert x == 1", timeout=5, engine=engine).status == "passed"
@@ -172,7 +182,6 @@ def test_killing_the_parent_is_refused(engine):
         assert r.status == "failed" and "[-1, -1]" in r.output, r.output
         r = run_tests(_libc_prelude() + "libc.kill(-1, 9)", "", timeout=5, engine=engine)  # every process it may signal: none but its own
         assert r.status == "passed", r.output
-    assert os.getpid() > 0  # we are alive: the harness carries on (the fixture checks the same workers are alive)
 
 
 @needs_os
@@ -292,3 +301,29 @@ def test_a_killed_worker_is_replaced(new_workers):
     assert run_tests("x = 1", "assert x == 1", timeout=5).status == "passed"
     [new] = sandbox_status()["workers"]
     assert new != pid and ex._LIVE and all(w.proc.pid != pid for w in ex._LIVE)
+
+
+@pytest.fixture(params=[True, False], ids=["isolated", "no-isolation"])
+def isolate(request):
+    if request.param and not ISOLATED: pytest.skip("OS isolation unavailable (needs root and namespaces)")
+    return request.param
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[f"class{a.cls}-{a.name[:40]}" for a in ATTACKS])
+def test_a_hostile_program_is_contained(attack, engine, isolate, new_workers):
+    "The verdict stays right (a wrong answer fails, the expected value never reaches the program), the host's files stay unread, nothing outlives the run"
+    assert outcome(attack, engine, isolate) == "contained"
+
+
+@pytest.mark.parametrize("i", [0, 1, 9])
+def test_the_search_attacks_find_what_is_there(i):
+    "The attacks are real: planted in the program's own memory or folder, the value they look for is found and the wrong answer passes"
+    a = ATTACKS[i]
+    plant = "open('notes.txt', 'w').write('zebra-42-' + 'secret')\n" if a.cls == 3 else "planted = 'zebra-42-' + 'secret'\n"
+    assert outcome(Attack(a.name, a.cls, plant + a.program, a.target), "warm", ISOLATED).startswith("FORGED")
+
+
+def test_without_isolation_the_guard_refuses_reading_the_host(new_workers):
+    "The strict guard (no OS layer): reading outside the run folder and the interpreter's folders is refused"
+    r = run_tests("print(open('/etc/hostname').read())", "", timeout=5, isolate=False)
+    assert r.status == "failed" and "reading outside the working directory" in r.output, r.output
