@@ -579,7 +579,7 @@ def run_many(jobs:list, # (program, tests) pairs, as in `run_tests`
     runs = run_jobs([j for j, _ in pairs], timeout, workers, limits, isolate, progress, engine, ray)
     return [_judge_hidden(r, cases) for r, (_, cases) in zip(runs, pairs)]
 
-# %% ../nbs/09_execution.ipynb #acce89e8
+# %% ../nbs/09_execution.ipynb #4b702b90
 def _live_owner(status:Path) -> int|None:
     "Real user id of the process whose /proc status file is `status`; None if it is gone or a zombie"
     try: fields = dict(l.split(":", 1) for l in status.read_text().splitlines() if ":" in l)
@@ -593,7 +593,7 @@ def sandbox_status() -> dict:
     procs = [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/status") if _live_owner(p) in uids]
     return dict(processes=procs, workers=workers, busy_workers=busy, free_uids=free)
 
-# %% ../nbs/09_execution.ipynb #7cef4d77
+# %% ../nbs/09_execution.ipynb #0bbec6b6
 class _SandboxActor:
     "A Ray actor: the warm sandbox of one CPU of a node, running batches of jobs"
     def run(self, jobs:list, timeout:float, limits:SandboxLimits|None, isolate:bool|None, engine:str) -> list:
@@ -613,7 +613,7 @@ def _ray_actors(address:str, workers:int) -> list:
         _RAY.update(key=key, actors=[ray.remote(num_cpus=1)(_SandboxActor).remote() for _ in range(n)])
     return _RAY["actors"]
 
-# %% ../nbs/09_execution.ipynb #233de520
+# %% ../nbs/09_execution.ipynb #63ba5c7a
 def _ray_many(jobs:list, timeout:float, workers:int, limits, isolate, progress:bool, engine:str, address:str) -> list:
     "`run_jobs` on a Ray cluster: batches of jobs to the actors, the results in the jobs' order"
     from ray.util import ActorPool
@@ -623,7 +623,7 @@ def _ray_many(jobs:list, timeout:float, workers:int, limits, isolate, progress:b
     results = ActorPool(actors).map(lambda a, b: a.run.remote(b, timeout, limits, isolate, engine), batches)
     return [r for batch in tqdm(results, total=len(batches), disable=not progress, desc="running programs on Ray") for r in batch]
 
-# %% ../nbs/09_execution.ipynb #41519038
+# %% ../nbs/09_execution.ipynb #4a3495d5
 def metric_path() -> str:
     "Path of the `evaluate` metric script `sandboxed_code_eval.py` inside the installed package"
     import adaptivellm

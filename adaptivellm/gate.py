@@ -174,5 +174,6 @@ def gate(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../shared/dat
     bench, start = load_benchmark(data), time.monotonic()
     before = len(done_rows(Path(out))) if Path(out).exists() else 0
     v = gate_verdicts(bench, out, timeout=timeout, workers=workers, limit=limit, cpu_seconds=cpu, engine=engine, ray=ray)
-    print(f"{out}: {len(v)} answers; " + ", ".join(f"{k} {n}" for k, n in v.verdict.value_counts().items()))
+    print(f"{out}: {len(v)} answers; " + ", ".join(f"{k} {n}" for k, n in v.verdict.value_counts().items())
+          + f"; trusted: all {int((v.verdict != NO_TESTS).sum())} checked verdicts were judged outside the sandbox (examples only)")
     print(gate_summary(v, len(v) - before, time.monotonic() - start, workers))

@@ -11,8 +11,9 @@ import evaluate  # one module per line: evaluate.load parses these lines
 from collections import defaultdict
 from fastcore.basics import patch
 from .data import pass_at_k
-# evaluate copies only the modules named here, so `io` (which `data` imports) is named too
+# evaluate copies only the modules named here, so `io` (which `data` imports) and `judge` (which `execution` imports) are named too
 from .io import atomic_write
+from .judge import hidden_cases
 from .execution import run_many
 
 # %% ../nbs/09a_sandboxed_code_eval.ipynb #a6be122c

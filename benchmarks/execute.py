@@ -2,8 +2,10 @@
 
 - floor `python3 -I`: a bare fresh interpreter per program, no sandbox at all;
 - floor `fork`: a child forked from a warm parent per program, no sandbox at all;
-- the spawn engine (two fresh interpreters per program) and the warm engine (a fork of a confined worker per program),
+- the spawn engine (a fresh confined worker per program) and the warm engine (a fork of a confined worker per program),
   with the OS isolation layer where available (root on Linux), 1 and 2 workers;
+- the same two engines with 2 workers again, run by the interpreter of a virtual environment under /tmp (made for the
+  run: `venv` plus a .pth file onto this environment's packages), as on CI runners that keep their venv there;
 - with `--ray local`: the warm engine behind a local Ray instance with 1 and 2 Ray workers (its start not timed).
 
 Every setting runs the same programs; each is timed `--repeats` times and the best is reported; the ratios at the end
@@ -11,8 +13,9 @@ come from the same run. Figures depend on the machine's load, printed beside the
 
     PYTHONPATH=$PWD python benchmarks/execute.py [--problems 80] [--repeats 3] [--ray local]
 """
-import argparse, json, os, queue, subprocess, sys, tempfile, time
+import argparse, json, os, queue, site, subprocess, sys, tempfile, time, venv
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from adaptivellm.execution import close_workers, os_isolation, run_many, start_workers
 from adaptivellm.labels import humaneval_problems, humaneval_tests
 
@@ -66,11 +69,23 @@ def _best(fn, repeats):
     return best
 
 
+def _tmp_venv_rates(a) -> dict:
+    "programs/s of both engines with 2 workers, measured by this script under the interpreter of a virtual environment in /tmp"
+    with tempfile.TemporaryDirectory(prefix="adaptivellm-bench-venv-", dir="/tmp") as d:
+        venv.create(d, with_pip=False)
+        pth = next(Path(d, "lib").glob("python3*/site-packages")) / "_bench.pth"
+        pth.write_text("\n".join([*site.getsitepackages(), str(Path(__file__).resolve().parent.parent)]) + "\n")
+        out = subprocess.run([f"{d}/bin/python", __file__, "--problems", str(a.problems), "--repeats", str(a.repeats), "--engines-only"],
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.splitlines()[-1])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", type=int, default=80, help="first N HumanEval problems")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per setting; the best is reported")
     ap.add_argument("--ray", help="also run the warm engine on this Ray cluster ('local': start one here with 1, then 2 CPUs)")
+    ap.add_argument("--engines-only", action="store_true", help="(used for the /tmp venv) time both engines with 2 workers, print JSON")
     a = ap.parse_args()
     probs = list(humaneval_problems().values())[:a.problems]
     jobs = [(p["prompt"] + p["canonical_solution"], humaneval_tests(p)) for p in probs]
@@ -79,6 +94,8 @@ def main():
     def sandbox(engine, workers, **kw):
         if engine == "warm" and not kw: start_workers(workers)  # started before the clock: their start is paid once per process
         return lambda: (all(r.passed for r in run_many(jobs, workers=workers, progress=False, engine=engine, **kw)), None)
+    if a.engines_only:
+        print(json.dumps({e: len(jobs) / _best(sandbox(e, 2), a.repeats) for e in ("spawn", "warm")})); close_workers(); return
     settings = [("floor: python3 -I per program", 1, lambda: (True, None) if all(c == 0 for c in _bare(scripts, 1)) else (False, None)),
                 ("floor: python3 -I per program", 2, lambda: (True, None) if all(c == 0 for c in _bare(scripts, 2)) else (False, None)),
                 ("floor: fork of a warm parent", 1, lambda: (lambda c, s: (all(x == 0 for x in c), s))(*_forked(scripts, 1))),
@@ -93,9 +110,13 @@ def main():
         s = _best(fn, a.repeats); rows[name, workers] = len(jobs) / s
         print(f"| {name} | {workers} | {s:.2f} | {len(jobs) / s:.1f} |", flush=True)
     close_workers()
+    tmp = _tmp_venv_rates(a)
+    for e in ("spawn", "warm"): print(f"| {e} engine, venv under /tmp ({sys.prefix} here) | 2 | {len(jobs) / tmp[e]:.2f} | {tmp[e]:.1f} |")
     w, sp = rows["warm engine", 2], rows["spawn engine", 2]
     print(f"\nwarm engine, 2 workers: {w:.1f} programs/s = {w / sp:.1f}x the spawn engine, {w / rows['floor: python3 -I per program', 2]:.1f}x a bare "
           f"python3 -I, {w / rows['floor: fork of a warm parent', 2]:.2f}x a bare fork (all with 2 workers, OS isolation {iso})")
+    print(f"venv under /tmp: warm engine, 2 workers: {tmp['warm']:.1f} programs/s = {tmp['warm'] / tmp['spawn']:.1f}x the spawn engine there, "
+          f"{tmp['warm'] / w:.2f}x the warm engine here")
     load1 = os.getloadavg()
     print(f"load average (1, 5, 15 min) before {tuple(round(x, 2) for x in load0)}, after {tuple(round(x, 2) for x in load1)}; {os.cpu_count()} CPUs")
 
