@@ -314,10 +314,10 @@ def _source(*fns, call:str) -> str:
     "Standalone source of functions `fns` followed by the statement `call`"
     return "\n".join(inspect.getsource(f) for f in fns) + f"\n{call}\n"
 
-# %% ../nbs/09_execution.ipynb #fa7484d9
+# %% ../nbs/09_execution.ipynb #c38b81f3
 def _allowed_paths() -> list:
     "What a sandboxed run may see, read-only: the interpreter's folders, the system's shared libraries and loader cache"
-    cands = {sys.base_prefix, sys.base_exec_prefix,  # not a virtual environment's folder: the worker runs without site-packages (`-S`)
+    cands = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
              "/lib", "/lib64", "/lib32", "/usr/lib", "/usr/lib64", "/usr/lib32", "/etc/ld.so.cache"}
     paths = sorted(p for p in cands if os.path.lexists(p))
     return [p for p in paths if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in paths)]
@@ -363,7 +363,7 @@ def _enter_namespaces(cfg):
 _WORKER = _source(encode_value, _emit, _call_case, _stdio_case, _run_job, _audit_guard, _unhook, _read_output, _remove_tree, _warm_child,
                   _kill_run, _warm_cleanup, _warm_run, _mount, _sandbox_root, _enter_namespaces, _warm_worker, call="_warm_worker()")
 
-# %% ../nbs/09_execution.ipynb #00b524b0
+# %% ../nbs/09_execution.ipynb #7b7f6340
 class _WarmWorker:
     "A warm worker seen from the harness: started once, then one job at a time (`run`)"
     def __init__(self, isolate:bool, uid:int|None=None, preload:bool=True):
@@ -371,7 +371,7 @@ class _WarmWorker:
         self.root = tempfile.mkdtemp(prefix="adaptivellm-sandbox-")
         cfg = dict(isolate=isolate, uid=uid, env=_ENV, preload=_PRELOAD if preload else [], root=self.root, tmpfs_mb=64,
                    allow=_allowed_paths(), readable=_allowed_paths())
-        self.proc = subprocess.Popen([sys.executable, "-S", "-s", "-B", "-c", _WORKER], env={}, cwd="/", stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-s", "-B", "-c", _WORKER], env={"PYTHONHASHSEED": "0"}, cwd="/", stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.err, start_new_session=True, text=True, encoding="utf-8")
         try: self.proc.stdin.write(json.dumps(cfg) + "\n"); self.proc.stdin.flush()
         except OSError: pass
@@ -547,7 +547,7 @@ def run_tests(program:str, # the candidate program
     job, cases = _hidden_job(program, tests)
     return _judge_hidden(run_job(job, timeout, limits, isolate, engine), cases)
 
-# %% ../nbs/09_execution.ipynb #8b3f7a55
+# %% ../nbs/09_execution.ipynb #facc8a22
 def run_jobs(jobs:list, # `Job`s
              timeout:float=10.0, # wall-clock seconds per run
              workers:int=2, # runs at once (with `ray="local"`: the CPUs of the local Ray instance)
@@ -559,9 +559,9 @@ def run_jobs(jobs:list, # `Job`s
             ) -> list:
     "`run_job` on every job, `workers` at a time (or on a Ray cluster); results in the jobs' order"
     if not 1 <= workers <= 64: raise ValueError(f"workers must be in 1..64, got {workers}")
-    if ray: return _ray_many(jobs, timeout, workers, limits, isolate, progress, engine, ray)
-    os_isolation(isolate)
-    run = lambda job: run_job(job, timeout, limits, isolate, engine)
+    iso = os_isolation(isolate)  # decided here: a Ray node runs as this process says
+    if ray: return _ray_many(jobs, timeout, workers, limits, iso, progress, engine, ray)
+    run = lambda job: run_job(job, timeout, limits, iso, engine)
     with ThreadPoolExecutor(workers) as pool:
         return list(tqdm(pool.map(run, jobs), total=len(jobs), disable=not progress, desc="running programs"))
 
