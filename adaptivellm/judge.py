@@ -9,7 +9,7 @@ __all__ = ['encode_value', 'decode_value', 'HiddenCase', 'HiddenTest', 'hidden_c
 import ast, json, math
 from dataclasses import dataclass
 
-# %% ../nbs/09c_judge.ipynb #4e6e2287
+# %% ../nbs/09c_judge.ipynb #e87b044b
 def encode_value(v, # a value a program's function returned
                  depth:int=0, # nesting so far (a value nested over 100 deep is refused)
                 ):
@@ -19,6 +19,9 @@ def encode_value(v, # a value a program's function returned
     if isinstance(v, int): return int.__index__(v)
     if isinstance(v, float): return float.__float__(v)
     if isinstance(v, str): return str.__str__(v)
+    import numbers  # another library's number (numpy's int64, say): its plain value, computed here in the sandbox
+    if isinstance(v, numbers.Integral): return int(v)
+    if isinstance(v, numbers.Real): return float(v)
     if isinstance(v, list): return [encode_value(x, depth + 1) for x in list.__iter__(v)]
     if isinstance(v, tuple): return {"tuple": [encode_value(x, depth + 1) for x in tuple.__iter__(v)]}
     if isinstance(v, (set, frozenset)): return {"set": [encode_value(x, depth + 1) for x in v]}
