@@ -158,7 +158,7 @@ def _case_outputs(text:str, n:int) -> list:
         if type(i) is int and 0 <= i < n and out[i] is None: out[i] = _case_output(frame)
     return out
 
-# %% ../nbs/09_execution.ipynb #9d978129
+# %% ../nbs/09_execution.ipynb #a8f5dd55
 def _audit_guard(root, pid, strict=False, readable=()):
     "An audit hook confining a program to directory `root` and process `pid`; `strict`: also reads (but `readable`), directories, ctypes"
     import os
@@ -166,7 +166,9 @@ def _audit_guard(root, pid, strict=False, readable=()):
                "os.posix_spawn", "os.exec", "os.spawn", "subprocess.Popen", "pty.spawn", "os.setsid"}
     if strict: blocked |= {"gc.get_objects", "gc.get_referrers", "gc.get_referents", "ctypes.dlopen"}
     paths = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink", "os.link",
-             "os.truncate", "os.utime", "shutil.rmtree", "shutil.move", "shutil.copyfile", "os.chdir"}
+             "os.truncate", "os.utime", "shutil.rmtree", "shutil.move", "shutil.copyfile", "os.chdir", "sqlite3.connect"}  # sqlite opens its file in C
+    native = ("ctypes", "_ctypes", "_ctypes_test", "cffi", "_cffi_backend", "_posixsubprocess", "_testcapi", "_testinternalcapi",
+               "_testbuffer", "_testmultiphase", "_xxsubinterpreters", "_xxinterpchannels")  # calls into C that raise no audit event
     under = lambda p, d: p == d or p.startswith(d.rstrip(os.sep) + os.sep)
     def real(p): return os.path.realpath(os.path.join(root, os.fsdecode(p)))
     def inside(p): return (p := real(p)) in (root, os.devnull) or under(p, root)
@@ -177,7 +179,7 @@ def _audit_guard(root, pid, strict=False, readable=()):
         return any(c in (mode or "") for c in "wax+") or bool((flags or 0) & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND))
     def guard(event, args):
         if event in blocked: raise PermissionError(f"sandbox: {event} is not allowed")
-        if event == "import" and strict and args[0].split(".")[0] in ("ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters"):
+        if event == "import" and strict and args[0].split(".")[0] in native:
             raise PermissionError(f"sandbox: importing {args[0]} is not allowed")
         if event in ("os.kill", "os.killpg", "signal.pthread_kill") and args[0] not in (pid, 0): raise PermissionError(f"sandbox: {event} of another process")
         if event == "open" and isinstance(args[0], (str, bytes)):
@@ -190,10 +192,11 @@ def _audit_guard(root, pid, strict=False, readable=()):
             raise PermissionError(f"sandbox: {event} outside the working directory")
     return guard
 
-# %% ../nbs/09_execution.ipynb #0f8e6f32
-def _unhook():
-    "Without OS isolation: remove pidfd signalling and forget the worker's ctypes and _posixsubprocess modules"
+# %% ../nbs/09_execution.ipynb #4c3e46e9
+def _unhook(stdlib:list):
+    "Without OS isolation: the standard library alone on `sys.path` (`stdlib`: its folders); no pidfd signalling, no ctypes or _posixsubprocess left"
     import os, signal, sys
+    sys.path[:] = [p for p in sys.path if p in ("", os.getcwd()) or any(p == d or p.startswith(d + os.sep) for d in stdlib)]
     for mod, name in ((os, "pidfd_open"), (sys.modules.get("posix"), "pidfd_open"), (signal, "pidfd_send_signal"), (sys.modules.get("_signal"), "pidfd_send_signal")):
         if mod is not None and hasattr(mod, name): delattr(mod, name)
     for m in [m for m in sys.modules if m.split(".")[0] in ("ctypes", "_ctypes", "_posixsubprocess")]: del sys.modules[m]
@@ -260,7 +263,7 @@ def _remove_tree(path:str):
         elif st.st_dev == dev: os.unlink(e.path)
     os.rmdir(path)
 
-# %% ../nbs/09_execution.ipynb #e0c072a1
+# %% ../nbs/09_execution.ipynb #4fd52e6f
 def _warm_child(job:dict, cfg:dict, work:str, out:int, results:int):
     "In the forked child: confine this process, then run the job (`_run_job`); never returns"
     import os, resource, sys
@@ -277,7 +280,7 @@ def _warm_child(job:dict, cfg:dict, work:str, out:int, results:int):
         if libc.prctl(38, 1, 0, 0, 0) != 0: raise OSError("prctl(PR_SET_NO_NEW_PRIVS)")
         os.environ.clear(); os.environ.update(cfg["env"], HOME=work, TMPDIR=work)
         if "tempfile" in sys.modules: sys.modules["tempfile"].tempdir = None  # preloaded: forget the worker's temporary folder
-        if not cfg["isolate"]: _unhook()
+        if not cfg["isolate"]: _unhook(cfg["stdlib"])
     except BaseException as e: os.write(2, f"sandbox setup failed: {e!r}\n".encode()); os._exit(121)
     del libc  # without OS isolation `_unhook` has forgotten ctypes: no handle on libc is left for the program
     sys.addaudithook(_audit_guard(os.getcwd(), os.getpid(), not cfg["isolate"], cfg["readable"]))
@@ -363,14 +366,14 @@ def _enter_namespaces(cfg):
 _WORKER = _source(encode_value, _emit, _call_case, _stdio_case, _run_job, _audit_guard, _unhook, _read_output, _remove_tree, _warm_child,
                   _kill_run, _warm_cleanup, _warm_run, _mount, _sandbox_root, _enter_namespaces, _warm_worker, call="_warm_worker()")
 
-# %% ../nbs/09_execution.ipynb #7b7f6340
+# %% ../nbs/09_execution.ipynb #5ef72393
 class _WarmWorker:
     "A warm worker seen from the harness: started once, then one job at a time (`run`)"
     def __init__(self, isolate:bool, uid:int|None=None, preload:bool=True):
         self.isolate, self.uid, self.err = isolate, uid, tempfile.TemporaryFile()
         self.root = tempfile.mkdtemp(prefix="adaptivellm-sandbox-")
         cfg = dict(isolate=isolate, uid=uid, env=_ENV, preload=_PRELOAD if preload else [], root=self.root, tmpfs_mb=64,
-                   allow=_allowed_paths(), readable=_allowed_paths())
+                   allow=_allowed_paths(), readable=_allowed_paths(), stdlib=sorted({sys.base_prefix, sys.base_exec_prefix}))
         self.proc = subprocess.Popen([sys.executable, "-s", "-B", "-c", _WORKER], env={"PYTHONHASHSEED": "0"}, cwd="/", stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.err, start_new_session=True, text=True, encoding="utf-8")
         try: self.proc.stdin.write(json.dumps(cfg) + "\n"); self.proc.stdin.flush()

@@ -17,6 +17,7 @@ HIDDEN = f"def check(candidate):\n    assert candidate(3) == {SECRET!r}\n\ncheck
 EXAMPLE = ExampleTests("call", [("f(3)", repr(SECRET))])
 STDIO = ExampleTests("stdio", [("3\n", SECRET + "\n")])
 ROOT = Path(__file__).resolve().parent.parent
+WRITE = ROOT/".adaptivellm-hostile-write.db"  # where the write attack tries to create a file
 HOST_FILES = {"project": ROOT/"settings.ini", "home": Path.home()/".adaptivellm-hostile-secret", "data": ROOT.parent/"shared"/"data"/"README.md"}
 
 
@@ -25,7 +26,7 @@ class Attack:
     name: str     # what it tries
     cls: int      # the attack class of issue 25 (1-5; 6 is the clean-up's speed, measured by benchmarks/execute.py)
     program: str  # the hostile program
-    target: str   # "hidden" (a hidden test), "example" (a call example), "stdio" (a stdio example), "host" (files), "outlive", "harness"
+    target: str   # "hidden" (a hidden test), "example" (a call example), "stdio" (a stdio example), "host" (reading files), "write", "outlive", "harness"
 
 
 _SEARCH = '''import os, re, sys
@@ -122,6 +123,18 @@ for how in ("_posixsubprocess", "ctypes"):
         else: print("imported", how)
     except Exception as e: print("refused", how, e)
 ''', "host"),
+    Attack("calling libc through a package beside the standard library (cffi)", 5, '''
+try:
+    import cffi
+    ffi = cffi.FFI(); ffi.cdef("int system(const char *command);")
+    ffi.dlopen(None).system(b"cat {paths_sh} > /dev/stderr 2>&1")
+except Exception as e: print("refused cffi", e)
+''', "host"),
+    Attack("writing outside the run's folder through C code (sqlite3 creates its database file itself)", 5, '''
+import sqlite3
+try: sqlite3.connect({write!r}).execute("create table t (x)")
+except Exception as e: print("refused", e)
+''', "write"),
     Attack("a setsid daemon that outlives its run and rewrites later runs' programs", 5, '''
 import os, time
 def daemon():
@@ -184,6 +197,10 @@ def outcome(a:Attack, engine:str, isolate:bool) -> str:
         r = run_job(Job(a.program.replace("{paths}", repr(paths)).replace("{paths_sh}", " ".join(paths))), timeout=10, engine=engine, **kw)
         got = [k for k, s in secrets.items() if s in r.output]
         return f"LEAKED {', '.join(got)}" if got else "contained"
+    if a.target == "write":
+        WRITE.unlink(missing_ok=True)
+        run_job(Job(a.program.replace("{write!r}", repr(str(WRITE)))), timeout=10, engine=engine, **kw)
+        return "WROTE outside its folder" if WRITE.exists() else "contained"
     if a.target == "outlive":
         first = run_job(Job(a.program), timeout=5, engine=engine, **kw)
         time.sleep(0.3)
