@@ -266,7 +266,7 @@ def _remove_tree(path:str):
         elif st.st_dev == dev: os.unlink(e.path)
     os.rmdir(path)
 
-# %% ../nbs/09_execution.ipynb #4fd52e6f
+# %% ../nbs/09_execution.ipynb #6cdc6f8e
 def _warm_child(job:dict, cfg:dict, work:str, out:int, results:int):
     "In the forked child: confine this process, then run the job (`_run_job`); never returns"
     import os, resource, sys
@@ -286,7 +286,7 @@ def _warm_child(job:dict, cfg:dict, work:str, out:int, results:int):
         if not cfg["isolate"]: _unhook(cfg["stdlib"])
     except BaseException as e: os.write(2, f"sandbox setup failed: {e!r}\n".encode()); os._exit(121)
     del libc  # without OS isolation `_unhook` has forgotten ctypes: no handle on libc is left for the program
-    sys.addaudithook(_audit_guard(os.getcwd(), os.getpid(), not cfg["isolate"], cfg["readable"]))
+    sys.addaudithook(_audit_guard(os.getcwd(), os.getpid(), not cfg["isolate"], cfg["allow"]))  # strict: what the root would hold is readable
     _run_job(job, 3)
 
 # %% ../nbs/09_execution.ipynb #2d95a4f1
@@ -369,14 +369,14 @@ def _enter_namespaces(cfg):
 _WORKER = _source(encode_value, _emit, _call_case, _stdio_case, _run_job, _audit_guard, _unhook, _read_output, _remove_tree, _warm_child,
                   _kill_run, _warm_cleanup, _warm_run, _mount, _sandbox_root, _enter_namespaces, _warm_worker, call="_warm_worker()")
 
-# %% ../nbs/09_execution.ipynb #5ef72393
+# %% ../nbs/09_execution.ipynb #719ebb6a
 class _WarmWorker:
     "A warm worker seen from the harness: started once, then one job at a time (`run`)"
     def __init__(self, isolate:bool, uid:int|None=None, preload:bool=True):
         self.isolate, self.uid, self.err = isolate, uid, tempfile.TemporaryFile()
         self.root = tempfile.mkdtemp(prefix="adaptivellm-sandbox-")
         cfg = dict(isolate=isolate, uid=uid, env=_ENV, preload=_PRELOAD if preload else [], root=self.root, tmpfs_mb=64,
-                   allow=_allowed_paths(), readable=_allowed_paths(), stdlib=sorted({sys.base_prefix, sys.base_exec_prefix}))
+                   allow=_allowed_paths(), stdlib=sorted({sys.base_prefix, sys.base_exec_prefix}))
         self.proc = subprocess.Popen([sys.executable, "-s", "-B", "-c", _WORKER], env={"PYTHONHASHSEED": "0"}, cwd="/", stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.err, start_new_session=True, text=True, encoding="utf-8")
         try: self.proc.stdin.write(json.dumps(cfg) + "\n"); self.proc.stdin.flush()

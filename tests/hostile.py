@@ -194,7 +194,8 @@ def outcome(a:Attack, engine:str, isolate:bool) -> str:
     if a.target == "host":
         secrets = _host_secrets()
         paths = [str(HOST_FILES[k]) for k in secrets]
-        r = run_job(Job(a.program.replace("{paths}", repr(paths)).replace("{paths_sh}", " ".join(paths))), timeout=10, engine=engine, **kw)
+        try: r = run_job(Job(a.program.replace("{paths}", repr(paths)).replace("{paths_sh}", " ".join(paths))), timeout=10, engine=engine, **kw)
+        finally: HOST_FILES["home"].unlink(missing_ok=True)
         got = [k for k, s in secrets.items() if s in r.output]
         return f"LEAKED {', '.join(got)}" if got else "contained"
     if a.target == "write":
