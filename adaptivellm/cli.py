@@ -14,17 +14,17 @@ from fastcore.script import anno_parser
 
 # %% ../nbs/10_cli.ipynb #64089f77
 COMMANDS = {
-    "summary": "adaptivellm.data:summary",
-    "fetch-data": "adaptivellm.data:fetch_data",
-    "probe": "adaptivellm.difficulty:probe",
-    "train": "adaptivellm.router:train",
-    "route": "adaptivellm.router:route",
-    "reproduce": "adaptivellm.reproduce:reproduce",
-    "generate": "adaptivellm.labels:generate",
-    "execute": "adaptivellm.labels:execute",
-    "gate": "adaptivellm.gate:gate",
-    "solve": "adaptivellm.solve:solve_cli",
-    "serve": "adaptivellm.serve:serve",
+    "summary": "adaptivellm.data.benchmark:summary",
+    "fetch-data": "adaptivellm.data.benchmark:fetch_data",
+    "probe": "adaptivellm.difficulty.probe:probe",
+    "train": "adaptivellm.live.router:train",
+    "route": "adaptivellm.live.router:route",
+    "reproduce": "adaptivellm.study.reproduce:reproduce",
+    "generate": "adaptivellm.check.labels:generate",
+    "execute": "adaptivellm.check.labels:execute",
+    "gate": "adaptivellm.check.gate:gate",
+    "solve": "adaptivellm.live.solve:solve_cli",
+    "serve": "adaptivellm.live.serve:serve",
 }
 
 # %% ../nbs/10_cli.ipynb #d282cfa1

@@ -10,11 +10,11 @@ import argparse, time
 
 import numpy as np, pandas as pd
 
-import adaptivellm.reproduce as R
-from adaptivellm.data import load_benchmark
-from adaptivellm.encoder import PromptEncoder
-from adaptivellm.evaluation import evaluate_choice, single_choice
-from adaptivellm.ranking import paper_split, stratified_splits
+import adaptivellm.study.reproduce as R
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.embed.encoder import PromptEncoder
+from adaptivellm.study.evaluation import evaluate_choice, single_choice
+from adaptivellm.difficulty.score import paper_split, stratified_splits
 
 
 def main():

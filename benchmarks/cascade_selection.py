@@ -13,7 +13,7 @@ choice made here is not tuned on the reported splits.
 
     python benchmarks/cascade_selection.py [--seeds 1 2 3 4 5] [--splits 10] [--json FILE]
 
-`--json benchmarks/results/cascade_selection.json` writes the shipped file that `12_cascade` shows.
+`--json benchmarks/results/cascade_selection.json` writes the shipped file that `12_replay` shows.
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -21,13 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
-import adaptivellm.reproduce as R
-from adaptivellm.cascade import CascadeRouter, ChainLookup, K_GRID, MIX_GRID, replay_data, replay_table, route_features
-from adaptivellm.data import load_benchmark
-from adaptivellm.encoder import PromptEncoder
-from adaptivellm.gate import read_verdicts
-from adaptivellm.io import atomic_write, usable_cores
-from adaptivellm.ranking import stratified_splits
+import adaptivellm.study.reproduce as R
+from adaptivellm.cascade.chains import CascadeRouter, ChainLookup, K_GRID, MIX_GRID, route_features
+from adaptivellm.cascade.replay import replay_data, replay_table
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.embed.encoder import PromptEncoder
+from adaptivellm.check.gate import read_verdicts
+from adaptivellm.core.files import atomic_write
+from adaptivellm.core.machine import usable_cores
+from adaptivellm.difficulty.score import stratified_splits
 
 
 class LooPick(CascadeRouter):

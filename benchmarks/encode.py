@@ -12,9 +12,9 @@ load hurts both sides alike.
 import argparse, os, sys, time
 import numpy as np, torch
 
-from adaptivellm.data import load_benchmark
-from adaptivellm.encoder import PromptEncoder, torch_threads
-from adaptivellm.triplet import TripletFinetuner
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.embed.encoder import PromptEncoder, torch_threads
+from adaptivellm.embed.triplet import TripletFinetuner
 
 
 def paper_encode(enc:PromptEncoder, prompts:list) -> np.ndarray:
@@ -74,7 +74,8 @@ def main(argv=None):
 def bench_levels(bench):
     "The published 3-level clusters of the 32B reasoner's median CoT length (0 = easiest)"
     import pandas as pd
-    from adaptivellm.data import find_data_dir, read_jsonl
+    from adaptivellm.data.benchmark import find_data_dir
+    from adaptivellm.core.files import read_jsonl
     f = find_data_dir()[0]/"Processed_Data"/"K-means"/"DeepSeek-R1-Distill-Qwen-32B-output-total-median_with_clusters.jsonl"
     return pd.Series({r["id"]: int(r["cluster"]) for _, r in read_jsonl(f)})
 

@@ -16,8 +16,8 @@ come from the same run. Figures depend on the machine's load, printed beside the
 import argparse, json, os, queue, site, subprocess, sys, tempfile, time, venv
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from adaptivellm.execution import close_workers, os_isolation, run_many, start_workers
-from adaptivellm.labels import humaneval_problems, humaneval_tests
+from adaptivellm.check.sandbox import close_workers, os_isolation, run_many, start_workers
+from adaptivellm.check.labels import humaneval_problems, humaneval_tests
 
 _FORK_PARENT = r'''
 import json, os, sys, collections, math, typing, re, heapq, itertools, functools

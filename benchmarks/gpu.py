@@ -16,9 +16,9 @@ from pathlib import Path
 from types import SimpleNamespace
 import numpy as np, pandas as pd, torch
 
-from adaptivellm.encoder import PromptEncoder, embed_batch, torch_threads
-from adaptivellm.io import resolve_device
-from adaptivellm.triplet import TripletFinetuner, _cosine_distance
+from adaptivellm.embed.encoder import PromptEncoder, embed_batch, torch_threads
+from adaptivellm.core.machine import resolve_device
+from adaptivellm.embed.triplet import TripletFinetuner, _cosine_distance
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"full": dict(triplets=32, seq=128, steps={"cpu": 2, "cuda": 10}, warmup={"cpu": 1, "cuda": 3},
@@ -95,8 +95,8 @@ def _cosines(A:np.ndarray, B:np.ndarray) -> np.ndarray:
 
 def agreement(bench, minilm:str, runs:list, size:dict) -> dict:
     "Embeddings and routing of each `(device, precision)` run against the first (CPU float32): cosines, choice agreement, quality"
-    from adaptivellm.evaluation import evaluate_choice
-    from adaptivellm.router import AdaptiveLLM
+    from adaptivellm.study.evaluation import evaluate_choice
+    from adaptivellm.live.router import AdaptiveLLM
     tr, te = list(bench.paper_split["train"])[:size["n_train"]], list(bench.paper_split["test"])[:size["n_test"]]
     prompts, test_prompts = list(bench.problems.prompt.loc[tr + te]), list(bench.problems.prompt.loc[te])
     out = {}
@@ -122,7 +122,7 @@ def saved_router_check(router, prompts:list) -> dict:
     "Save `router`, load it in a fresh process that sees no GPU, route `prompts` there; agreement with `router` itself"
     with tempfile.TemporaryDirectory() as tmp:
         router.save(Path(tmp)/"router"); (Path(tmp)/"prompts.json").write_text(json.dumps(prompts))
-        code = ("import json, sys; from adaptivellm.router import AdaptiveLLM; r = AdaptiveLLM.load(sys.argv[1]); "
+        code = ("import json, sys; from adaptivellm.live.router import AdaptiveLLM; r = AdaptiveLLM.load(sys.argv[1]); "
                 "print(json.dumps([r.encoder.device, r.info['device'], [s.model for s in r.select(json.load(open(sys.argv[2])))]]))")
         env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         res = subprocess.run([sys.executable, "-c", code, str(Path(tmp)/"router"), str(Path(tmp)/"prompts.json")], capture_output=True, text=True, env=env)
@@ -184,8 +184,8 @@ def main(argv=None):
     ap.add_argument("--json", help="also write every number to this JSON file")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore", message="PaperSelector: ")  # labels absent from a small training part: expected here
-    from adaptivellm.data import find_data_dir, load_benchmark
-    from adaptivellm.encoder import _minilm_source
+    from adaptivellm.data.benchmark import find_data_dir, load_benchmark
+    from adaptivellm.embed.encoder import _minilm_source
     if args.make_carry: return make_carry(Path(args.make_carry), find_data_dir(args.data)[0], Path(args.minilm or _minilm_source())) or 0
     if args.unpack: return print(*unpack_carry(Path(args.carry), Path(args.unpack))) or 0
     tmp = Path(tempfile.mkdtemp(prefix="adaptivellm-gpu-"))

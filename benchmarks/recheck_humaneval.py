@@ -6,8 +6,8 @@ agreement with the recorded labels per model and the disagreements grouped by ca
 import argparse, os, sys, time
 from pathlib import Path
 import pandas as pd
-from adaptivellm.execution import os_isolation
-from adaptivellm.labels import agreement_table, benchmark_tests, disagreement_causes, recheck
+from adaptivellm.check.sandbox import os_isolation
+from adaptivellm.check.labels import agreement_table, benchmark_tests, disagreement_causes, recheck
 
 
 def _markdown(df: pd.DataFrame, index=True) -> str:

@@ -13,9 +13,9 @@ import argparse, os, statistics, sys, time, warnings
 
 import numpy as np
 
-from adaptivellm.data import load_benchmark
-from adaptivellm.encoder import PromptEncoder
-from adaptivellm.router import AdaptiveLLM
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.embed.encoder import PromptEncoder
+from adaptivellm.live.router import AdaptiveLLM
 from encode import paper_encode
 
 class PaperWayEncoder(PromptEncoder):

@@ -25,14 +25,15 @@ import numpy as np, pandas as pd, torch
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from adaptivellm.data import load_benchmark
-from adaptivellm.encoder import PromptEncoder
-from adaptivellm.evaluation import evaluate_choice
-from adaptivellm.ranking import paper_split, stratified_splits
-from adaptivellm.reproduce import GRIDS, default_budgets, mean_ci, md_table
-from adaptivellm.router import AdaptiveLLM
-from adaptivellm.selection import PaperSelector, selection_targets
-from adaptivellm.utility import UtilitySelector
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.embed.encoder import PromptEncoder
+from adaptivellm.study.evaluation import evaluate_choice
+from adaptivellm.difficulty.score import paper_split, stratified_splits
+from adaptivellm.study.reproduce import GRIDS, default_budgets
+from adaptivellm.study.report import mean_ci, md_table
+from adaptivellm.live.router import AdaptiveLLM
+from adaptivellm.selection.selector import PaperSelector, selection_targets
+from adaptivellm.selection.cost_aware import UtilitySelector
 
 REF, TOL = "torch", 0.01
 

@@ -1,4 +1,4 @@
-"""Time the selectors of `adaptivellm.selection` on the published split (411 train / 178 test problems, 8 models).
+"""Time the selectors of `adaptivellm.selection.selector` on the published split (411 train / 178 test problems, 8 models).
 
 Features: a seeded TF-IDF + truncated SVD (64 dims) of the prompts, as in nbs/05_selection.ipynb.
 Usage: PYTHONPATH=. python benchmarks/selection_fit.py [--reps 3] [--n-jobs 1 2]
@@ -6,11 +6,11 @@ Target: UtilitySelector.fit well under a minute on 2 cores.
 """
 import argparse, os, time
 import numpy as np
-from adaptivellm.data import load_benchmark
-from adaptivellm.ranking import paper_split
-from adaptivellm.selection import PaperSelector, selection_targets, tfidf_features
-from adaptivellm.utility import UtilitySelector
-from adaptivellm.reference import KNNSelector, RandomSelector
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.difficulty.score import paper_split
+from adaptivellm.selection.selector import PaperSelector, selection_targets, tfidf_features
+from adaptivellm.selection.cost_aware import UtilitySelector
+from adaptivellm.selection.baselines import KNNSelector, RandomSelector
 
 
 def timed(fn, reps):

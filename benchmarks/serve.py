@@ -22,10 +22,11 @@ import httpx, numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/"tests"))
 from fakeopenai import HUMANEVAL  # noqa: E402
-from adaptivellm.data import PAPER_POOL, load_benchmark  # noqa: E402
-from adaptivellm.labels import humaneval_prompt  # noqa: E402
-from adaptivellm.router import AdaptiveLLM  # noqa: E402
-from adaptivellm.utility import FAST_FIT  # noqa: E402
+from adaptivellm.core.pool import PAPER_POOL
+from adaptivellm.data.benchmark import load_benchmark  # noqa: E402
+from adaptivellm.check.labels import humaneval_prompt  # noqa: E402
+from adaptivellm.live.router import AdaptiveLLM  # noqa: E402
+from adaptivellm.selection.cost_aware import FAST_FIT  # noqa: E402
 
 PASS_MODEL = PAPER_POOL[0].name
 

@@ -57,9 +57,9 @@ def tiny_data(tmp_path):
 @pytest.fixture(scope="session")
 def small_router(data_dir, tmp_path_factory):
     "A utility router over the paper's pool, quick to train (MiniLM, no fine-tuning, one grid point), saved to a folder"
-    from adaptivellm.data import load_benchmark
-    from adaptivellm.router import AdaptiveLLM
-    from adaptivellm.utility import FAST_FIT
+    from adaptivellm.data.benchmark import load_benchmark
+    from adaptivellm.live.router import AdaptiveLLM
+    from adaptivellm.selection.cost_aware import FAST_FIT
     bench = load_benchmark(data_dir, verbose=False)
     router = AdaptiveLLM.fit(bench, bench.paper_split["train"][:60], encoder="minilm", finetune=False, selector="utility", selector_kwargs=FAST_FIT)
     return router.save(tmp_path_factory.mktemp("router")/"router")
@@ -67,7 +67,7 @@ def small_router(data_dir, tmp_path_factory):
 
 def write_live_pool(path, url, plays, default="wrong", input_price=0.1):
     "A pool file of the paper's models served by the fake server at `url`: `plays` maps a name to the fake model it plays"
-    from adaptivellm.data import PAPER_POOL
+    from adaptivellm.core.pool import PAPER_POOL
     pool = [{"name": m.name, "price_per_mtok": m.price_per_mtok, "base_url": url, "model": plays.get(m.name, default),
              "api_key_env": "FAKE_POOL_KEY", "input_price_per_mtok": input_price} for m in PAPER_POOL]
     path.write_text(json.dumps(pool, indent=1))

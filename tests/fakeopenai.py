@@ -12,7 +12,7 @@ import json, socket, threading, time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from adaptivellm.labels import humaneval_problems, humaneval_prompt
+from adaptivellm.check.labels import humaneval_problems, humaneval_prompt
 
 
 def chat(model, content, prompt_tokens=1, completion_tokens=1, **message):

@@ -1,7 +1,7 @@
 """Hostile programs against the sandbox: each tries to get a wrong answer reported as passed, to read the host's files,
 or to outlive its run or reach the harness (the attack classes of issue 25). `outcome` runs one attack with one engine,
 with or without OS isolation, and says "contained" or what got through. `tests/test_sandbox_security.py` asserts every
-attack is contained everywhere; `09_execution` shows the table.
+attack is contained everywhere; `09_sandbox` shows the table.
 
 Each verdict attack answers a test whose expected value, `SECRET`, only the harness holds: to pass, a program must find
 it or forge the verdict. The host attacks look for files the test puts in the project folder and in the home folder,
@@ -9,8 +9,8 @@ and for the replication data's README."""
 import os, re, signal, subprocess, time
 from dataclasses import dataclass
 from pathlib import Path
-from adaptivellm.examples import FAIL, ExampleTests, check_answer
-from adaptivellm.execution import run_job, run_tests, Job, sandbox_status
+from adaptivellm.check.examples import FAIL, ExampleTests, check_answer
+from adaptivellm.check.sandbox import run_job, run_tests, Job, sandbox_status
 
 SECRET = "zebra-42-secret"
 HIDDEN = f"def check(candidate):\n    assert candidate(3) == {SECRET!r}\n\ncheck(f)\n"

@@ -4,9 +4,10 @@ import json, shutil
 import pytest
 from conftest import run_cli
 
-from adaptivellm.cascade import price_ordered_chains, route_features
-from adaptivellm.data import load_benchmark
-from adaptivellm.router import AdaptiveLLM, RouterFolderError
+from adaptivellm.cascade.replay import price_ordered_chains
+from adaptivellm.cascade.chains import route_features
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.live.router import AdaptiveLLM, RouterFolderError
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ import json, shutil
 import pytest
 from conftest import make_result_rows, write_jsonl
 
-from adaptivellm.data import BenchmarkError, load_benchmark
+from adaptivellm.core.files import BenchmarkError
+from adaptivellm.data.benchmark import load_benchmark
 
 
 def load(root):
@@ -74,7 +75,7 @@ def test_missing_problem_names_model_and_paths(tiny_data):
 
 def test_missing_file_without_pool_file_names_paths(tiny_data):
     (tiny_data/"Result"/"big-output-Beta.jsonl").unlink()
-    from adaptivellm.data import ModelSpec
+    from adaptivellm.core.pool import ModelSpec
     with pytest.raises(BenchmarkError, match=r"Result/big-output-Beta.jsonl and .*Reconstructed/big-output-Beta.aggregate.jsonl"):
         load_benchmark(tiny_data, [ModelSpec("tiny", 0.1), ModelSpec("big", 2.0)], verbose=False)
 

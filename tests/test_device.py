@@ -5,8 +5,8 @@ import pytest
 import torch
 from conftest import run_cli
 
-from adaptivellm.data import load_benchmark
-from adaptivellm.router import AdaptiveLLM
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.live.router import AdaptiveLLM
 
 no_gpu = pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without a CUDA GPU")
 

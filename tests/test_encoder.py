@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no hub here: fail at once
-from adaptivellm.encoder import (BackboneError, META_FILE, PromptEncoder, tiny_roberta)
-from adaptivellm.triplet import TripletFinetuner
+from adaptivellm.embed.encoder import (BackboneError, META_FILE, PromptEncoder, tiny_roberta)
+from adaptivellm.embed.triplet import TripletFinetuner
 
 PROMPTS = [f"def f{i}(xs):\n    '''Return the {i}-th smallest element of xs.'''\n" + "    # hint\n" * (i % 5) for i in range(12)]
 
@@ -47,7 +47,7 @@ def test_cache_merges_writes_of_two_encoders(tiny, tmp_path):
 
 _WRITER = """import sys, time
 from pathlib import Path
-from adaptivellm.encoder import PromptEncoder
+from adaptivellm.embed.encoder import PromptEncoder
 model, cache, flags, name, n = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 enc = PromptEncoder(model, cache_dir=cache, runtime="static"); enc.static_table  # static: encoding is quicker than an index update
 (flags/f"ready-{name}").touch()

@@ -1,12 +1,12 @@
-"Recompute evaluation metrics by hand from the raw JSON files (json only, not the loader) and compare with adaptivellm.evaluation."
+"Recompute evaluation metrics by hand from the raw JSON files (json only, not the loader) and compare with adaptivellm.study.evaluation."
 import json, math
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from adaptivellm.data import load_benchmark
-from adaptivellm.evaluation import baseline_rows, evaluate_choice, oracle_choice
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.study.evaluation import baseline_rows, evaluate_choice, oracle_choice
 
 # The paper's pool and prices as the replication package's README lists them (cheapest first: predicted_rank indexes it)
 POOL = [("Yi-Coder-1.5B-Chat", 0.14), ("Qwen2.5-Coder-1.5B-Instruct", 0.14), ("CodeLlama-7b-Instruct-hf", 0.42),

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_cli, write_jsonl
 from fakeopenai import FakeOpenAI, chat, error
-from adaptivellm.labels import humaneval_problems, humaneval_prompt
+from adaptivellm.check.labels import humaneval_problems, humaneval_prompt
 
 PROBLEMS = [humaneval_problems()[f"HumanEval/{i}"] for i in (0, 4, 7)]
 PROMPTS = [{"id": p["task_id"], "prompt": humaneval_prompt(p)} for p in PROBLEMS]

@@ -4,7 +4,7 @@ import functools, http.server, shutil, threading, zipfile
 import pytest
 from conftest import run_cli
 
-from adaptivellm.data import load_benchmark
+from adaptivellm.data.benchmark import load_benchmark
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import json, random
 import pytest
 
 from conftest import run_cli
-from adaptivellm.data import load_benchmark, benchmark_of
-from adaptivellm.examples import example_tests, check_many
-from adaptivellm.gate import read_verdicts, recorded_samples, shipped_verdicts
+from adaptivellm.data.benchmark import load_benchmark, benchmark_of
+from adaptivellm.check.examples import example_tests, check_many
+from adaptivellm.check.gate import read_verdicts, recorded_samples, shipped_verdicts
 
 
 @pytest.fixture(scope="module")

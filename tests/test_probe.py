@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from fakeopenai import FakeOpenAI, error, thinking
 
-from adaptivellm.difficulty import CotProbe, ProbeError, median_think_length
+from adaptivellm.difficulty.probe import CotProbe, ProbeError
+from adaptivellm.data.benchmark import median_think_length
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 0.5  # client timeout in these tests; SLOW's first answer takes longer

@@ -7,8 +7,8 @@ import pytest
 from conftest import run_cli
 
 pytest.importorskip("ray")
-from adaptivellm.data import load_benchmark  # noqa: E402
-from adaptivellm.gate import gate_verdicts  # noqa: E402
+from adaptivellm.data.benchmark import load_benchmark  # noqa: E402
+from adaptivellm.check.gate import gate_verdicts  # noqa: E402
 
 
 def _rows(path):

@@ -4,8 +4,8 @@ import json, shutil
 import pytest
 from conftest import run_cli
 
-from adaptivellm.data import load_benchmark
-from adaptivellm.router import AdaptiveLLM
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.live.router import AdaptiveLLM
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ is available (root on Linux); in CI it must be. Every run is bounded by a timeou
 import os, shutil, socket, tempfile, threading, time
 from pathlib import Path
 import pytest
-from adaptivellm.execution import IsolationUnavailable, SandboxLimits, close_workers, os_isolation, run_many, run_tests, sandbox_status
+from adaptivellm.check.sandbox import IsolationUnavailable, SandboxLimits, close_workers, os_isolation, run_many, run_tests, sandbox_status
 from hostile import ATTACKS, Attack, outcome
 
 
@@ -292,7 +292,7 @@ def test_the_guard_alone_refuses(prog, tests, blocked, engine, new_workers):
 
 def test_a_killed_worker_is_replaced(new_workers):
     "A warm worker killed from outside (as if damaged): its run fails as an error, the next run gets a fresh worker"
-    import adaptivellm.execution as ex
+    import adaptivellm.check.sandbox as ex
     [pid] = sandbox_status()["workers"]
     def kill_soon(): time.sleep(0.5); os.killpg(pid, 9)
     threading.Thread(target=kill_soon).start()

@@ -1,9 +1,9 @@
-"The exported `adaptivellm.selection` on its own: synthetic problems, every selector fitted, saved, loaded; bad saved folders."
+"The exported `adaptivellm.selection.selector` on its own: synthetic problems, every selector fitted, saved, loaded; bad saved folders."
 import json, warnings
 import numpy as np, pandas as pd, pytest
-from adaptivellm.selection import PaperSelector, load_selector
-from adaptivellm.utility import UtilitySelector, LAMS
-from adaptivellm.reference import KNNSelector, RandomSelector
+from adaptivellm.selection.selector import PaperSelector, load_selector
+from adaptivellm.selection.cost_aware import UtilitySelector, LAMS
+from adaptivellm.selection.baselines import KNNSelector, RandomSelector
 
 MODELS = ["cheap", "mid", "dear"]
 SMALL = dict(grid=dict(max_depth=(2,), learning_rate=(0.1,), n_estimators=(10, 20)), n_folds=3)

@@ -10,9 +10,9 @@ import httpx, openai, pytest
 from conftest import ROOT, write_live_pool
 from fakeopenai import FakeOpenAI, HUMANEVAL, answer, pool_respond, tokens
 
-from adaptivellm.data import PAPER_POOL
-from adaptivellm.labels import humaneval_prompt
-from adaptivellm.router import AdaptiveLLM
+from adaptivellm.core.pool import PAPER_POOL
+from adaptivellm.check.labels import humaneval_prompt
+from adaptivellm.live.router import AdaptiveLLM
 
 KEY = "sk-gateway-test"
 TOP = "Qwen2.5-Coder-32B-Instruct"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from adaptivellm.data import load_benchmark
-from adaptivellm.encoder import PromptEncoder
-from adaptivellm.evaluation import evaluate_choice, single_choice
-from adaptivellm.ranking import paper_split
-from adaptivellm.reproduce import cascade_results, default_budgets
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.embed.encoder import PromptEncoder
+from adaptivellm.study.evaluation import evaluate_choice, single_choice
+from adaptivellm.difficulty.score import paper_split
+from adaptivellm.study.reproduce import cascade_results, default_budgets
 
 SHIPPED = Path(__file__).parent.parent/"benchmarks"/"results"/"reproduce.json"
 

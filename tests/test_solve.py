@@ -11,10 +11,10 @@ import pytest
 from conftest import ROOT, run_cli, write_live_pool
 from fakeopenai import FakeOpenAI, HUMANEVAL, KNOWN, answer, pool_respond, tokens
 
-from adaptivellm.data import PAPER_POOL
-from adaptivellm.labels import humaneval_prompt, humaneval_tests
-from adaptivellm.router import AdaptiveLLM
-from adaptivellm.solve import LivePool, solve
+from adaptivellm.core.pool import PAPER_POOL
+from adaptivellm.check.labels import humaneval_prompt, humaneval_tests
+from adaptivellm.live.router import AdaptiveLLM
+from adaptivellm.live.solve import LivePool, solve
 
 TOP = "Qwen2.5-Coder-32B-Instruct"  # the safety net: most expensive, last listed
 PRICE = {m.name: m.price_per_mtok for m in PAPER_POOL}

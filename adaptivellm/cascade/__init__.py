@@ -1,0 +1,1 @@
+"Cascades of models: the acceptance rule, the replay of recorded answers through chains, and the router of chains."

@@ -1,0 +1,1 @@
+"Prompt embeddings: the encoder (CodeBERT or MiniLM) and its triplet fine-tuning by difficulty level."
