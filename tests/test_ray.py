@@ -9,6 +9,7 @@ from conftest import run_cli
 pytest.importorskip("ray")
 from adaptivellm.data.benchmark import load_benchmark  # noqa: E402
 from adaptivellm.check.gate import gate_verdicts  # noqa: E402
+from adaptivellm.check.examples import CheckSettings  # noqa: E402
 
 
 def _rows(path):
@@ -19,7 +20,7 @@ def _rows(path):
 def test_gate_on_local_ray_matches_the_local_engine(data_dir, tmp_path):
     bench = load_benchmark(data_dir, verbose=False)
     n = 48  # HumanEval/0-9 of the first models: passes and failures
-    gate_verdicts(bench, tmp_path/"local.jsonl", limit=n, timeout=30, progress=False)  # a long timeout: a busy machine changes no verdict
+    gate_verdicts(bench, tmp_path/"local.jsonl", CheckSettings(timeout=30), limit=n, progress=False)  # a long timeout: a busy machine changes no verdict
     res = run_cli("gate", "--data", data_dir, "--out", tmp_path/"ray.jsonl", "--limit", n, "--timeout", 30, "--ray", "local", "--workers", 2, timeout=300)
     assert f"{n} answers" in res.stdout and "timeouts:" in res.stdout
     local, ray = _rows(tmp_path/"local.jsonl"), _rows(tmp_path/"ray.jsonl")

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['SHARED_REL', 'BENCHMARK_NAMES', 'PUBLISHED_FILES', 'OUTCOME_COLUMNS', 'CF_RATINGS', 'find_data_dir', 'read_outcomes',
            'benchmark_of', 'problem_sort_key', 'median_think_length', 'ComplexityNet', 'complexitynet_model',
-           'Benchmark', 'load_benchmark']
+           'Benchmark', 'load_benchmark', 'recorded_samples']
 
 # %% ../../nbs/00_data.ipynb #ad4d7610
 import importlib.util, math, os, re, statistics
@@ -342,3 +342,24 @@ def medians(self:Benchmark, reasoner:str="DeepSeek-R1-Distill-Qwen-32B", # whose
     "Median think length of `reasoner` per problem"
     if reasoner not in self.reasoners: raise KeyError(f"no reasoner {reasoner!r}; the data has {self.reasoners}")
     return self.cot.xs(reasoner, level="reasoner")["median"].reindex(self.problems.index)
+
+# %% ../../nbs/00_data.ipynb #76c53653
+def _sample_rows(rec:dict, path, line:int, model:str, with_text:bool) -> list:
+    "One row per recorded answer of a per-sample `Result` record, its fields checked as `read_outcomes` checks them"
+    _result_row(rec, path, line)
+    tokens = rec["response_tokens" if "response_tokens" in rec and "output_token_counts" not in rec else "output_token_counts"]
+    texts = _check_list(rec, "responses", str, path, line, n=len(rec["results"])) if with_text else None
+    inputs = int(_field(rec, "input_token_count", (int, float), path, line, optional=True) or 0)
+    return [dict(problem_id=rec["id"], model=model, sample=s, passed=bool(ok), output_tokens=int(t), input_tokens=inputs,
+                 **({"response": texts[s]} if with_text else {})) for s, (ok, t) in enumerate(zip(rec["results"], tokens))]
+
+def recorded_samples(bench, # a `Benchmark`
+                     with_text:bool=False, # also return each answer's text (`response`)
+                    ) -> pd.DataFrame:
+    "One row per recorded answer of the pool's models: hidden-test result (`passed`), output and input tokens; index (problem_id, model, sample)"
+    rows = []
+    for (model, _), (path, agg) in _outcome_files(Path(bench.data_dir)).items():
+        if agg or model not in bench.models: continue
+        for line, rec in read_jsonl(path):
+            if _field(rec, "id", str, path, line) in bench.problems.index: rows += _sample_rows(rec, path, line, model, with_text)
+    return pd.DataFrame(rows).set_index(["problem_id", "model", "sample"]).sort_index()

@@ -8,12 +8,10 @@ __all__ = ['DifficultyLevels', 'plot_levels', 'choose_k', 'plot_elbow', 'reasone
 
 # %% ../../nbs/02_levels.ipynb #574fed6d
 import numpy as np, pandas as pd
-import matplotlib.pyplot as plt, seaborn as sns
 from fastcore.basics import patch
-from kneed import KneeLocator
 from scipy.stats import spearmanr
 from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score, confusion_matrix, normalized_mutual_info_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 # %% ../../nbs/02_levels.ipynb #eb4092fc
 def _column(x, name="medians") -> np.ndarray:
@@ -75,6 +73,7 @@ def plot_levels(medians:pd.Series, # median think length per problem
                 levels:"DifficultyLevels", # fitted levels
                 groups:pd.Series=None): # e.g. the benchmark of each problem, one row each
     "Medians on a log scale, one dot per problem, with the level boundaries"
+    import matplotlib.pyplot as plt, seaborn as sns  # here, not at the top: a router loads this module and draws nothing
     fig, ax = plt.subplots(figsize=(6, 2.6))
     sns.stripplot(x=medians.values, y=None if groups is None else groups.values, ax=ax, size=2.5, alpha=.6, jitter=.3, log_scale=True)
     for b in levels.boundaries: ax.axvline(b, color="k", ls="--", lw=1)
@@ -87,6 +86,7 @@ def choose_k(medians, # one score per problem
              seed:int=42, # k-means random state
             ) -> tuple: # (elbow k, inertia per k)
     "The elbow k of the inertia curve, and the inertia for each k"
+    from kneed import KneeLocator  # here: kneed loads matplotlib, which a router never needs
     x = _column(medians).reshape(-1, 1)
     inertia = pd.Series({k: KMeans(k, n_init=10, random_state=seed).fit(x).inertia_ for k in ks}, name="inertia")
     knee = KneeLocator(list(inertia.index), inertia.values, curve="convex", direction="decreasing").knee
@@ -97,6 +97,7 @@ def plot_elbow(inertia:pd.Series, # k-means inertia per k, from `choose_k`
                knee=None, # the elbow k to mark; none when None
               ):
     "Inertia against k, the elbow marked"
+    import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(4, 2.6))
     ax.plot(inertia.index, inertia.values, "o-")
     if knee is not None: ax.axvline(knee, color="k", ls="--", lw=1, label=f"elbow k={knee}"); ax.legend()
@@ -129,6 +130,7 @@ def plot_confusion(a:pd.Series, # one labeling of the problems (rows)
                    ax=None, # axes to draw on; a new figure when None
                   ):
     "Confusion-matrix heatmap of two labelings"
+    import matplotlib.pyplot as plt, seaborn as sns
     labels_a, labels_b = sorted(a.unique()), sorted(b.unique())
     cm = pd.crosstab(a.rename(a.name or "a"), b.rename(b.name or "b")).reindex(index=labels_a, columns=labels_b, fill_value=0)
     ax = ax or plt.subplots(figsize=(3, 2.6))[1]

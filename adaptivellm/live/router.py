@@ -24,7 +24,8 @@ from ..core.files import atomic_write, json_dumps
 from ..core.machine import package_versions, resolve_device
 from ..selection.selector import SELECTORS, PaperSelector, selection_targets, selector_class
 from ..selection.cost_aware import UtilitySelector
-from ..cascade.chains import CascadeRouter, route_features
+from ..selection.baselines import KNNSelector, RandomSelector
+from ..cascade.chains import CascadeRouter, ChainLookup, route_features
 from ..cascade.replay import parse_chain, replay_table
 
 # %% ../../nbs/06_router.ipynb #4088ed69
@@ -37,7 +38,9 @@ class Selection:
     kind: str = "p_pass"             # what `scores` holds: the selector's `proba_kind` ("p_pass", "p_best", ...)
 
 # %% ../../nbs/06_router.ipynb #0b170eda
-SELECTOR_NAMES = SELECTORS  # `fit(selector=...)` -> selector class: the one registry of `adaptivellm.selection.selector`
+SELECTOR_NAMES = {c.name: c for c in (PaperSelector, UtilitySelector, KNNSelector, RandomSelector, CascadeRouter, ChainLookup)}
+# the package's selectors by their `fit(selector=...)` names, listed here, in the layer above them all: the lower layers never
+# name the upper ones. A selector of the user's own joins `SELECTORS` by its class statement (`name=...`).
 
 # %% ../../nbs/06_router.ipynb #87325b8a
 PAPER_REASONER = "DeepSeek-R1-Distill-Qwen-32B"

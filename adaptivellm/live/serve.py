@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from ..core.pool import load_pool
 from ..check.sandbox import start_workers, without_isolation
 from ..check.labels import extract_code
+from ..check.examples import CheckSettings
 from .router import AdaptiveLLM
 from .solve import LivePool, Solution, no_tests_policy, solve_one
 
@@ -50,7 +51,7 @@ def answer(self:Gateway, req:dict # a request checked by `_parse`
     try:
         with self._route_lock: chain = self.router.chains([prompt], **point)[0]
     except ValueError as e: raise APIError(400, f"model {name!r}: {e}", "model_not_found", "model") from None
-    return solve_one(prompt, chain, self.live, messages=req["messages"], timeout=self.check_timeout, no_tests=no_tests_policy(self.router), **req["params"])
+    return solve_one(prompt, chain, self.live, messages=req["messages"], check=CheckSettings(timeout=self.check_timeout), no_tests=no_tests_policy(self.router), **req["params"])
 
 # %% ../../nbs/14_serve.ipynb #e3f0803d
 def _user_text(messages:list) -> str:

@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 from ..core.client import chat_client, describe
 from ..core.pool import load_pool
 from ..core.files import append_jsonl, done_ids
-from ..check.examples import FAIL, NO_TESTS, PASS, check_answer, example_tests
+from ..check.examples import CHECK, FAIL, NO_TESTS, PASS, CheckSettings, check_answer, example_tests
+from ..cascade.replay import Acceptance, VerdictCode
 from ..check.sandbox import run_tests, without_isolation
 from ..check.labels import extract_code
 from .router import AdaptiveLLM
@@ -55,19 +56,21 @@ def solve_one(prompt:str, # the task, sent as one user message unless `messages`
               live:"LivePool", # the pool's clients (defined below)
               tests=None, # the caller's tests (Python assertions); None: the statement's examples
               messages:list=None, # the full conversation, when it is more than `prompt`
-              timeout:float=5., # seconds a sandboxed check may take
+              check:CheckSettings=CHECK, # timeout and CPU budget of a sandboxed check: the gate's
               no_tests:str="accept", # without tests: "accept" the first answer, or "escalate" to the last model
               **params # sampling parameters passed on to each model
              ) -> Solution:
-    "Try the chain's models in order until an answer passes its tests"
-    tests, sol = _tests_for(prompt, tests), Solution()
-    for name in chain[-1:] if tests is None and no_tests == "escalate" else chain:
+    "Try the chain's models in order until the acceptance rule (`12_replay`) accepts an answer"
+    tests, sol, rule = _tests_for(prompt, tests), Solution(), Acceptance(no_tests)
+    for pos, name in enumerate(chain):
+        last = pos == len(chain) - 1
+        if not rule.calls(VerdictCode.NO_TESTS if tests is None else VerdictCode.UNKNOWN, last): continue
         text, a = live.call(name, messages or [{"role": "user", "content": prompt}], **params)
         sol.attempts.append(a)
         if text is None: continue
-        a.verdict = verdict(text, tests, timeout)
+        a.verdict = verdict(text, tests, check)
         sol.answer, sol.program, sol.model, sol.passed = text, extract_code(text), name, {PASS: True, FAIL: False}.get(a.verdict)
-        if a.verdict != FAIL: break
+        if rule.accepts(VerdictCode.of(a.verdict), last): break
     return sol
 
 # %% ../../nbs/13_solve.ipynb #4bd62275
@@ -79,12 +82,12 @@ def _tests_for(prompt:str, tests=None):
 
 def verdict(response:str, # a model's answer (markdown)
             tests, # Python assertions (str), `examples.ExampleTests`, or None
-            timeout:float=5. # seconds the sandboxed run may take
+            check:CheckSettings=CHECK # timeout and CPU budget of the sandboxed run
            ) -> str:
     "`PASS`, `FAIL` or `NO_TESTS` (`examples`) for `response`"
     if tests is None: return NO_TESTS
-    if isinstance(tests, str): return PASS if run_tests(extract_code(response), tests, timeout).passed else FAIL
-    return check_answer(response, tests, timeout).verdict
+    if isinstance(tests, str): return PASS if run_tests(extract_code(response), tests, check.timeout, check.limits).passed else FAIL
+    return check_answer(response, tests, check).verdict
 
 # %% ../../nbs/13_solve.ipynb #2676c733
 class LivePool:
@@ -158,7 +161,7 @@ def solve_iter(prompts:list, # the prompts
                lam:float=None, # or the cost weight λ
                tests:list=None, # per prompt: the caller's tests, or None for the statement's examples
                concurrency:int=8, # prompts in flight
-               **kwargs # passed to `solve_one` (timeout, sampling parameters)
+               **kwargs # passed to `solve_one` (`check`, sampling parameters)
               ):
     "`(index, Solution)` for each prompt, as soon as it is solved"
     live, tests = pool if isinstance(pool, LivePool) else LivePool(pool), [None] * len(prompts) if tests is None else list(tests)
@@ -181,7 +184,7 @@ def no_tests_policy(router:AdaptiveLLM # a fitted router
 def solve(prompts, # one prompt or a list
           *args, # `router, pool, budget, lam, tests, concurrency`, as in `solve_iter`
           progress:bool=True, # show a progress bar
-          **kwargs # as in `solve_iter`, and `solve_one`'s (timeout, sampling parameters)
+          **kwargs # as in `solve_iter`, and `solve_one`'s (`check`, sampling parameters)
          ) -> list:
     "A `Solution` for each prompt: routed, answered, checked and escalated"
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)

@@ -227,14 +227,11 @@ def load_booster(path:Path, # an XGBoost model's JSON file
     return booster
 
 # %% ../../nbs/05_selection.ipynb #da22323d
-_HOMES = {"utility": "utility", "knn": "reference", "random": "reference", "cascade": "cascade", "chain-lookup": "cascade"}  # registered outside this module
-
 def selector_class(name:str # a registry name ("paper", "utility", ...) or a saved folder's kind ("PaperSelector", ...)
                   ):
-    "The registered selector class called `name` (a selector joins the registry when its module is imported; `adaptivellm.live.router` imports them all)"
+    "The registered selector class called `name` (a selector joins the registry by its class statement; `adaptivellm.live.router.SELECTOR_NAMES` lists the package's own)"
     kinds = {c.__name__: c for c in SELECTORS.values()}
     if name in SELECTORS or name in kinds: return SELECTORS.get(name) or kinds[name]
-    if name in _HOMES: raise ValueError(f"selector {name!r} is defined in adaptivellm.{_HOMES[name]}: import that module first")
     raise ValueError(f"no selector called {name!r}: expected one of {sorted(SELECTORS)} (or their class names)")
 
 # %% ../../nbs/05_selection.ipynb #b7473b53
