@@ -17,6 +17,18 @@ def run_cli(*args, input=None, env=None, timeout=600, check=True):
     return res
 
 
+def pytest_sessionstart(session):
+    "Under CI the replication data is required: its absence fails the run in one line instead of skipping the data tests"
+    if os.environ.get("CI") and not (DATA/"Result").is_dir():
+        pytest.exit(f"CI: the replication data is missing: no Result/ folder at {DATA} (set $ADAPTIVELLM_DATA or put ../shared beside the checkout)", returncode=1)
+
+
+def pytest_collection_modifyitems(items):
+    "Every test that reads the replication data carries the `data` marker (`pytest -m 'not data'` leaves them out)"
+    for item in items:
+        if "data_dir" in getattr(item, "fixturenames", ()): item.add_marker(pytest.mark.data)
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     if not (DATA/"Result").is_dir(): pytest.skip(f"replication data not found at {DATA}")

@@ -1,5 +1,5 @@
-"Where torch runs, on a machine without a GPU (CI has none): a GPU asked for is a clear error, `auto` takes the CPU, a router saved on a GPU loads here."
-import json, struct
+"Where torch runs, on a machine without a GPU (CI has none): a GPU asked for is a clear error, `auto` takes the CPU, a router whose files record a GPU loads and routes here."
+import json
 
 import pytest
 import torch
@@ -32,31 +32,20 @@ def test_auto_takes_the_cpu_and_says_so_once(tiny_data, tmp_path):
     assert json.loads((out/"router.json").read_text())["info"]["device"] == "cpu"
 
 
-def _safetensors_header(path) -> dict:
-    "The JSON header of a safetensors file: per tensor its dtype, shape and byte offsets (and the file's metadata)"
-    with open(path, "rb") as f:
-        n, = struct.unpack("<Q", f.read(8))
-        return json.loads(f.read(n))
-
-
 @no_gpu
-def test_a_router_trained_on_a_gpu_loads_and_routes_here(data_dir, tmp_path, monkeypatch):
+def test_a_router_recording_a_gpu_loads_on_the_cpu_and_routes_the_same(data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("ADAPTIVELLM_CACHE", str(tmp_path/"cache"))
     bench = load_benchmark(data_dir, verbose=False)
     prompts = list(bench.problems.prompt.loc[bench.paper_split["test"][:30]])
     router = AdaptiveLLM.fit(bench, bench.paper_split["train"][:80], encoder="minilm", finetune=False, selector="paper", device="cpu")
     expected = [(s.model, s.scores) for s in router.select(prompts)]
-    # What a GPU run writes differently: the device it records. Its weights are copied to the CPU by safetensors, which
-    # stores no device (checked on the header below), and XGBoost's JSON model holds none either. Torch here cannot
-    # hold CUDA tensors, so the recorded device is set as a GPU run sets it.
+    # What a GPU run writes differently is the device it records (weights reach safetensors and XGBoost's JSON from the
+    # CPU either way). Torch here cannot hold CUDA tensors, so the recorded device is set as a GPU run sets it; what can
+    # fail is the loading: it must not follow the recorded device, and must route as before.
     router.encoder.device = router.info["device"] = "cuda:0"
     router.save(tmp_path/"gpu-router")
     enc_meta = json.loads((tmp_path/"gpu-router"/"encoder"/"adaptivellm_encoder.json").read_text())
     assert enc_meta["device"] == "cuda" and json.loads((tmp_path/"gpu-router"/"router.json").read_text())["info"]["device"] == "cuda:0"
-    header = _safetensors_header(tmp_path/"gpu-router"/"encoder"/"model.safetensors")
-    assert header.pop("__metadata__", {}) == {"format": "pt"}
-    assert {k for t in header.values() for k in t} == {"dtype", "shape", "data_offsets"}
-    assert "cuda" not in (tmp_path/"gpu-router"/"selector"/"classifier.json").read_text()
 
     back = AdaptiveLLM.load(tmp_path/"gpu-router")
     assert back.encoder.device == "cpu" and back.encoder.model.device.type == "cpu"

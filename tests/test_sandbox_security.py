@@ -44,10 +44,6 @@ def _host() -> dict:
                 tmp=sorted(n for n in os.listdir(tempfile.gettempdir()) if not n.startswith("pytest-of-")), fds=len(os.listdir("/proc/self/fd")))
 
 
-@pytest.fixture
-def new_workers(): "Marks a test that starts or replaces warm workers on purpose"
-
-
 @pytest.fixture(autouse=True)
 def host_unchanged(request):
     "Before: one warm worker ready. After the hostile run: the host as it was, and a plain program still passes"
@@ -56,7 +52,7 @@ def host_unchanged(request):
     before = _host()
     yield
     after = _host()
-    if "new_workers" in request.fixturenames:  # the test starts workers of its own: back to one, then compare counts
+    if request.node.get_closest_marker("new_workers"):  # the test starts workers of its own: back to one, then compare counts
         close_workers(); run_tests("x = 1", "", timeout=5); after = _host()
         for k in ("workers", "tmp"): before[k], after[k] = len(before[k]), len(after[k])  # each worker has a folder of its own
     fds = before.pop("fds"), after.pop("fds")  # other tests of this process may close descriptors meanwhile: none may be added
@@ -220,7 +216,8 @@ def test_another_runs_files_are_gone_after_it(engine):
 
 
 @needs_os
-def test_another_runs_files_are_out_of_reach_while_it_runs(engine, new_workers):
+@pytest.mark.new_workers
+def test_another_runs_files_are_out_of_reach_while_it_runs(engine):
     "Two runs at once: the second cannot see the first's folder, /tmp or /proc entries"
     writer = "import time\nopen('secret.txt', 'w').write('hunter2')\ntime.sleep(1.5)"
     reader = ("import time\ntime.sleep(0.5)\n" + _search(["/tmp", "/var/tmp"]) + "for pid in os.listdir('/proc'):\n"
@@ -266,7 +263,8 @@ def test_exhausting_disk_is_contained(engine):
     assert shutil.disk_usage("/").free > free - (200 << 20)
 
 
-def test_many_hostile_programs_in_parallel_leave_the_harness_working(engine, new_workers):
+@pytest.mark.new_workers
+def test_many_hostile_programs_in_parallel_leave_the_harness_working(engine):
     progs = ["import time\ntime.sleep(100)", "x = bytearray(8 * 1024 ** 3)", "import os\nos.fork()", "raise SystemExit(0)", "x = 1"]
     res = run_many([(p, "") for p in progs], timeout=2, workers=2, progress=False, engine=engine)
     assert [r.status for r in res] == ["timeout", "failed", "failed", "failed", "passed"]
@@ -284,13 +282,15 @@ def test_file_size_limit_stops_huge_output(engine):
     ("import subprocess\nsubprocess.run(['true'])", "", "is not allowed"),
     ("import shutil\nshutil.rmtree('/nonexistent-adaptivellm-dir')", "", "outside the working directory"),
 ])
-def test_the_guard_alone_refuses(prog, tests, blocked, engine, new_workers):
+@pytest.mark.new_workers
+def test_the_guard_alone_refuses(prog, tests, blocked, engine):
     "Without the OS layer (as for a user who is not root) the in-process guard still refuses each of these"
     r = run_tests(prog, tests, timeout=5, isolate=False, engine=engine)
     assert r.status == "failed" and blocked in r.output, r.output
 
 
-def test_a_killed_worker_is_replaced(new_workers):
+@pytest.mark.new_workers
+def test_a_killed_worker_is_replaced():
     "A warm worker killed from outside (as if damaged): its run fails as an error, the next run gets a fresh worker"
     import adaptivellm.check.sandbox as ex
     [pid] = sandbox_status()["workers"]
@@ -304,7 +304,8 @@ def test_a_killed_worker_is_replaced(new_workers):
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[f"class{a.cls}-{a.name[:40]}" for a in ATTACKS])
-def test_a_hostile_program_is_contained(attack, new_workers):
+@pytest.mark.new_workers
+def test_a_hostile_program_is_contained(attack):
     "On both engines, with and without OS isolation: the verdict stays right (a wrong answer fails, the expected value never reaches the program), the host's files stay unread and unwritten, nothing outlives the run"
     got = {(e, iso): outcome(attack, e, iso) for e in ("warm", "spawn") for iso in ((True, False) if ISOLATED else (False,))}
     assert set(got.values()) == {"contained"}, got
@@ -318,7 +319,8 @@ def test_the_search_attacks_find_what_is_there(i):
     assert outcome(Attack(a.name, a.cls, plant + a.program, a.target), "warm", ISOLATED).startswith("FORGED")
 
 
-def test_without_isolation_the_guard_refuses_reading_the_host(new_workers):
+@pytest.mark.new_workers
+def test_without_isolation_the_guard_refuses_reading_the_host():
     "The strict guard (no OS layer): reading outside the run folder and the interpreter's folders is refused"
     r = run_tests("print(open('/etc/hostname').read())", "", timeout=5, isolate=False)
     assert r.status == "failed" and "reading outside the working directory" in r.output, r.output

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from ..core.client import chat_client, describe
-from ..core.pool import load_pool
+from ..core.pool import call_usd, load_pool
 from ..core.files import append_jsonl, done_ids
 from ..check.examples import CHECK, FAIL, NO_TESTS, PASS, CheckSettings, check_answer, example_tests
 from ..cascade.replay import Acceptance, VerdictCode
@@ -142,8 +142,7 @@ def cost(self:LivePool, name:str, # a pool model
          output_tokens:int, # completion tokens of the call
         ) -> float:
     "USD of one call at the pool's prices (input tokens free when the entry gives no input price)"
-    m = self.specs[name]
-    return (input_tokens * (m.input_price_per_mtok or 0.) + output_tokens * m.price_per_mtok) / 1e6
+    return call_usd(self.specs[name], input_tokens, output_tokens)
 
 # %% ../../nbs/13_solve.ipynb #c49ebef4
 @patch
