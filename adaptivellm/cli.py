@@ -14,8 +14,8 @@ from fastcore.script import anno_parser
 
 # %% ../nbs/10_cli.ipynb #64089f77
 COMMANDS = {
-    "summary": "adaptivellm.data.benchmark:summary",
-    "fetch-data": "adaptivellm.data.benchmark:fetch_data",
+    "summary": "adaptivellm.data.summary:summary",
+    "fetch-data": "adaptivellm.data.summary:fetch_data",
     "probe": "adaptivellm.difficulty.probe:probe",
     "train": "adaptivellm.live.router:train",
     "route": "adaptivellm.live.router:route",

@@ -65,14 +65,10 @@ def _verdict_frame(rows:list) -> pd.DataFrame:
 def _verdict_rows(path:Path) -> list:
     "The rows of a verdicts file, each checked; `BenchmarkError` names the file, the line and the field"
     rows = []
-    with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: r = json.loads(line)
-            except json.JSONDecodeError as e: raise BenchmarkError(path, i, None, f"not valid JSON ({e.msg})") from None
-            if missing := [k for k in ("problem_id", "model", "sample", "verdict") if k not in r]: raise BenchmarkError(path, i, missing[0], "missing")
-            if r["verdict"] not in VERDICTS: raise BenchmarkError(path, i, "verdict", f"{r['verdict']!r} is not one of {', '.join(VERDICTS)}")
-            rows.append(r)
+    for i, r in read_jsonl(path):
+        if missing := [k for k in ("problem_id", "model", "sample", "verdict") if k not in r]: raise BenchmarkError(path, i, missing[0], "missing")
+        if r["verdict"] not in VERDICTS: raise BenchmarkError(path, i, "verdict", f"{r['verdict']!r} is not one of {', '.join(VERDICTS)}")
+        rows.append(r)
     return rows
 
 def read_verdicts(path=None # a JSONL (or .jsonl.gz) file written by `gate_verdicts`; the shipped verdicts when None

@@ -378,6 +378,6 @@ def _ray_many(jobs:list, timeout:float, workers:int, limits, isolate, progress:b
 
 # %% ../../nbs/09_sandbox.ipynb #4a3495d5
 def metric_path() -> str:
-    "Path of the `evaluate` metric script `sandboxed_code_eval.py` inside the installed package"
+    "Path of the `evaluate` metric script `check/code_eval.py` inside the installed package"
     import adaptivellm
-    return str(Path(adaptivellm.__file__).parent/"sandboxed_code_eval.py")
+    return str(Path(adaptivellm.__file__).parent/"check"/"code_eval.py")

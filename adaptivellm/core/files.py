@@ -7,7 +7,7 @@ __all__ = ['cache_root', 'atomic_write', 'jsonable', 'json_dumps', 'json_float',
            'done_ids', 'append_jsonl', 'file_lock']
 
 # %% ../../nbs/00a_files.ipynb #5bb3ac31
-import contextlib, fcntl, json, logging, math, os, secrets, shutil
+import contextlib, fcntl, gzip, json, logging, math, os, secrets, shutil
 from pathlib import Path
 from typing import Optional
 
@@ -90,15 +90,19 @@ class BenchmarkError(ValueError):
         super().__init__(f"{where}: {msg}")
 
 # %% ../../nbs/00a_files.ipynb #1fc79a0f
-def read_jsonl(path): # a JSON-lines file
-    "Yield `(line_number, record)` for each non-blank line; `BenchmarkError` on a line that is not a JSON object"
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: rec = json.loads(line)
-            except json.JSONDecodeError as e: raise BenchmarkError(path, i, None, f"not valid JSON ({e.msg})") from None
-            if not isinstance(rec, dict): raise BenchmarkError(path, i, None, "not a JSON object")
-            yield i, rec
+def read_jsonl(path, # a JSON-lines file (`.gz`: gzip-compressed)
+               lines=None, # the lines themselves (standard input, a cut file); `path` then only names them in errors
+              ):
+    "Yield `(line_number, record)` for each non-blank line; `BenchmarkError` on a line that is not a JSON object: the one reader of JSON lines"
+    if lines is None:
+        with (gzip.open if str(path).endswith(".gz") else open)(path, "rt", encoding="utf-8") as f: yield from read_jsonl(path, f)
+        return
+    for i, line in enumerate(lines, 1):
+        if not line.strip(): continue
+        try: rec = json.loads(line)
+        except json.JSONDecodeError as e: raise BenchmarkError(path, i, None, f"not valid JSON ({e.msg})") from None
+        if not isinstance(rec, dict): raise BenchmarkError(path, i, None, "not a JSON object")
+        yield i, rec
 
 # %% ../../nbs/00a_files.ipynb #e6cb7227
 def _field(rec:dict, name:str, types, path, line:int, optional:bool=False):
@@ -124,12 +128,8 @@ def _cut_partial_line(out:Path) -> bytes:
 # %% ../../nbs/00a_files.ipynb #609023fc
 def _rows(out:Path, field:str|None=None):
     "`(line number, row)` for each non-blank line of `out`, after `_cut_partial_line`; `ValueError` naming file and line"
-    what = "not a JSON object" + (f" with field {field!r}" if field else "")
-    for n, line in enumerate(_cut_partial_line(out).decode("utf-8").splitlines(), 1):
-        if not line.strip(): continue
-        try: row = json.loads(line)
-        except json.JSONDecodeError: row = None
-        if not isinstance(row, dict) or (field and field not in row): raise ValueError(f"{out}, line {n}: {what}")
+    for n, row in read_jsonl(out, _cut_partial_line(out).decode("utf-8").splitlines()):
+        if field and field not in row: raise BenchmarkError(out, n, field, "missing")
         yield n, row
 
 def done_rows(out # a JSON-lines file of objects; absent: nothing done yet

@@ -11,6 +11,7 @@ import numpy as np, pandas as pd
 from fastcore.basics import patch
 from scipy.stats import spearmanr
 from sklearn.cluster import KMeans
+from ..data.benchmark import PAPER_REASONER
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 # %% ../../nbs/02_levels.ipynb #eb4092fc
@@ -139,7 +140,7 @@ def plot_confusion(a:pd.Series, # one labeling of the problems (rows)
 
 # %% ../../nbs/02_levels.ipynb #b321bb78
 def spearman_by_benchmark(bench, # a `Benchmark`
-                          reasoner:str="DeepSeek-R1-Distill-Qwen-32B", # whose median think lengths to use
+                          reasoner:str=PAPER_REASONER, # whose median think lengths to use
                          ) -> pd.DataFrame:
     "Spearman correlation of median think length with human difficulty, per benchmark that has one"
     df = bench.problems.assign(median=bench.medians(reasoner)).dropna(subset=["human_difficulty", "median"])

@@ -60,7 +60,7 @@ class ProbeError(Exception):
 
 # %% ../../nbs/01_difficulty.ipynb #3b80fcd0
 from ..core.client import chat_client, is_transient, is_fatal, describe, retry_after
-from ..core.files import append_jsonl, done_ids
+from ..core.files import BenchmarkError, append_jsonl, done_ids, read_jsonl
 
 # %% ../../nbs/01_difficulty.ipynb #b798a15f
 class CotProbe:
@@ -144,12 +144,11 @@ def read_prompts(path, # JSON lines, each with string fields `id` and `prompt`
                 ) -> list:
     "Problems `{id, prompt, ...}` from `path`, checked before any request"
     rows, seen = [], set()
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip(): continue
-        try: row = json.loads(line)
-        except json.JSONDecodeError as e: raise ProbeError(f"{path}, line {n}: not valid JSON ({e.msg})") from None
+    try: records = list(read_jsonl(path))
+    except BenchmarkError as e: raise ProbeError(str(e)) from None
+    for n, row in records:
         for k in ("id", "prompt"):
-            if not isinstance(row, dict) or not isinstance(row.get(k), str) or not row[k]:
+            if not isinstance(row.get(k), str) or not row[k]:
                 raise ProbeError(f"{path}, line {n}: field '{k}' is missing or not a non-empty string")
         if row["id"] in seen: raise ProbeError(f"{path}, line {n}: field 'id' repeats {row['id']!r}")
         seen.add(row["id"]); rows.append(row)

@@ -16,7 +16,7 @@ from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from ..core.client import chat_client, describe
 from ..core.pool import call_usd, load_pool
-from ..core.files import append_jsonl, done_ids
+from ..core.files import append_jsonl, done_ids, read_jsonl
 from ..check.examples import CHECK, FAIL, NO_TESTS, PASS, CheckSettings, check_answer, example_tests
 from ..cascade.replay import Acceptance, VerdictCode
 from ..check.sandbox import run_tests, without_isolation
@@ -233,11 +233,7 @@ def _batch_jobs(lines, tests_file:str=None, out:str=None) -> list:
 def _json_lines(lines, where:str, required:tuple, optional:tuple=()) -> list:
     "Objects from JSON lines: `required` (and present `optional`) fields non-empty strings, ids unique"
     rows, seen = [], set()
-    for n, line in enumerate(lines, 1):
-        if not line.strip(): continue
-        try: row = json.loads(line)
-        except json.JSONDecodeError as e: raise ValueError(f"{where}, line {n}: not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict): raise ValueError(f"{where}, line {n}: expected a JSON object")
+    for n, row in read_jsonl(where, lines):
         for k in required + tuple(k for k in optional if row.get(k) is not None):
             if not isinstance(row.get(k), str) or not row[k].strip(): raise ValueError(f"{where}, line {n}, field '{k}': expected a non-empty string")
         if row["id"] in seen: raise ValueError(f"{where}, line {n}, field 'id': repeats {row['id']!r}")

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['logger', 'PASS_GRID', 'LOGISTIC_C', 'RIDGE_ALPHA', 'FAST_FIT', 'LAMS', 'utility_argmax', 'CostAwareSelector',
-           'UtilitySelector']
+           'first_within_budget', 'UtilitySelector']
 
 # %% ../../nbs/05a_cost_aware.ipynb #aab4d3db
 import json, logging
@@ -219,13 +219,21 @@ def _set_oof(self:CostAwareSelector, oof_p:np.ndarray, oof_c:np.ndarray, costs:n
     self.budget_curve = np.array([costs[rows, utility_argmax(oof_p, oof_c, lam)].mean() for lam in self.lams])
     self._envelope = np.maximum.accumulate(self.budget_curve[::-1])[::-1]  # max cost over λ' >= λ: non-increasing
 
+def first_within_budget(costs, # mean cost (USD per 1,000 problems) at each λ of a grid, in the grid's order
+                        usd_per_1k:float, # budget, USD per 1,000 problems
+                        what:str="out-of-fold", # how the costs were estimated, for the error
+                       ) -> tuple:
+    "(index of the smallest λ whose cost, and every larger λ's, is within the budget; the non-increasing envelope): budget → λ, once"
+    env = np.maximum.accumulate(np.asarray(costs, float)[::-1])[::-1]  # max cost over λ' >= λ: non-increasing
+    ok = np.flatnonzero(env <= usd_per_1k + 1e-12)
+    if not len(ok): raise ValueError(f"budget {usd_per_1k} USD per 1,000 problems is below the cheapest choice's {what} cost {env[-1]:.4f}")
+    return int(ok[0]), env
+
 @patch
 def lam_for_budget(self:CostAwareSelector, usd_per_1k:float # budget, USD per 1,000 problems
                   ) -> float:
     "The smallest λ of `self.lams` whose out-of-fold mean cost (and every larger λ's) is within the budget"
-    ok = np.flatnonzero(self._envelope <= usd_per_1k + 1e-12)
-    if not len(ok): raise ValueError(f"budget {usd_per_1k} USD per 1,000 problems is below the cheapest choice's out-of-fold cost {self._envelope[-1]:.4f}")
-    return float(self.lams[ok[0]])
+    return float(self.lams[first_within_budget(self.budget_curve, usd_per_1k)[0]])
 
 @patch
 def for_budget(self:CostAwareSelector, usd_per_1k:float # budget, USD per 1,000 problems

@@ -11,7 +11,7 @@ from fastcore.basics import patch
 from ..cascade.replay import ReplayData, VerdictCode, _call_costs, _positions, _replay, parse_chain
 from ..cascade.chains import CascadeRouter, FINE_LAMS, FORMATS, N_STATEMENT, format_codes
 from ..check.examples import FAIL
-from ..selection.cost_aware import LAMS, utility_argmax
+from ..selection.cost_aware import LAMS, first_within_budget, utility_argmax
 
 # %% ../../nbs/12b_answer_aware.ipynb #fc8df77f
 FAILURES = ("wrong output", "exception", "timeout")  # how an answer can fail its examples
@@ -142,10 +142,8 @@ def _loo_cost(self:AnswerAwareCascade, lams) -> np.ndarray:
 def lam_for_budget(self:AnswerAwareCascade, usd_per_1k:float, # budget, USD per 1,000 problems
                   ) -> float:
     "The smallest λ whose leave-one-out mean cost on the training problems (and every larger λ's) is within the budget: `LAMS`, then `FINE_LAMS` inside the step"
-    env = np.maximum.accumulate(self._loo_cost(LAMS)[::-1])[::-1]
-    ok = np.flatnonzero(env <= usd_per_1k + 1e-12)
-    if not len(ok): raise ValueError(f"budget {usd_per_1k} USD per 1,000 problems is below the cheapest choice's leave-one-out cost {env[-1]:.4f}")
-    if ok[0] == 0: return float(LAMS[0])
-    fine = FINE_LAMS[(FINE_LAMS > LAMS[ok[0] - 1]) & (FINE_LAMS < LAMS[ok[0]])]
-    fine_env = np.maximum(np.maximum.accumulate(self._loo_cost(fine)[::-1])[::-1], env[ok[0]])
-    return float(next((l for l, c in zip(fine, fine_env) if c <= usd_per_1k + 1e-12), LAMS[ok[0]]))
+    i, env = first_within_budget(self._loo_cost(LAMS), usd_per_1k, "leave-one-out")
+    if i == 0: return float(LAMS[0])
+    fine = FINE_LAMS[(FINE_LAMS > LAMS[i - 1]) & (FINE_LAMS < LAMS[i])]
+    fine_env = np.maximum(np.maximum.accumulate(self._loo_cost(fine)[::-1])[::-1], env[i])
+    return float(next((l for l, c in zip(fine, fine_env) if c <= usd_per_1k + 1e-12), LAMS[i]))
