@@ -10,11 +10,8 @@ import datasets
 import evaluate  # one module per line: evaluate.load parses these lines
 from collections import defaultdict
 from fastcore.basics import patch
-from ..data.summary import pass_at_k
-# evaluate copies only the modules named here, so `io` (which `data` imports) and `judge` (which `execution` imports) are named too
-from ..core.files import atomic_write
-from .judge import hidden_cases
-from .sandbox import run_many
+import adaptivellm.data.summary as summary  # absolute: evaluate runs a copy of this file outside the package
+import adaptivellm.check.sandbox as sandbox
 
 # %% ../../nbs/09a_code_eval.ipynb #a6be122c
 class SandboxedCodeEval(evaluate.Metric):
@@ -39,8 +36,8 @@ def _per_candidate(predictions:list, runs:list) -> dict:
 @patch
 def _compute(self:SandboxedCodeEval, predictions, references, k=[1, 10], num_workers=2, timeout=10.0):
     "pass@k (for each k no larger than every problem's candidate count) and each candidate's result"
-    runs = run_many([(c, t) for cands, t in zip(predictions, references) for c in cands], timeout=timeout, workers=num_workers, progress=False)
+    runs = sandbox.run_many([(c, t) for cands, t in zip(predictions, references) for c in cands], timeout=timeout, workers=num_workers, progress=False)
     results = _per_candidate(predictions, runs)
     nc = [(len(v), sum(x[1]["passed"] for x in v)) for v in results.values()]
     ks = [k] if isinstance(k, int) else k
-    return {f"pass@{kk}": sum(pass_at_k(n, c, kk) for n, c in nc) / len(nc) for kk in ks if all(n >= kk for n, _ in nc)}, results
+    return {f"pass@{kk}": sum(summary.pass_at_k(n, c, kk) for n, c in nc) / len(nc) for kk in ks if all(n >= kk for n, _ in nc)}, results
