@@ -264,7 +264,7 @@ def train(out:str=None, # folder to save the router in (required)
           max_steps:int=None, # stop fine-tuning after this many steps (quick runs)
           device:str="auto", # where torch runs: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N
           runtime:str="torch", # encoder runtime: torch (the transformer, reference) or static (distilled token vectors, routing in about a millisecond)
-          cascade:bool=False, # also fit the execution-gated cascade router (`12_replay`; needs the gate's verdicts)
+          cascade:bool=False, # also fit the execution-gated cascade router (`12a_chain_router`; needs the gate's verdicts)
           seed:int=42): # seed of levels, fine-tuning and selector
     "Train a router on a benchmark and save it"
     if not out: raise SystemExit("adaptivellm train: --out DIR is required")

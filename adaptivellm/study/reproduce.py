@@ -204,7 +204,7 @@ def cascade_split(table:dict, # replays of every chain (`chain_table`)
                   te:list, # and its test problem ids
                   budgets:list, # USD per 1,000 problems at which the routers of chains are reported
                   fixed:list, # fixed chains to report
-                  aware:dict=None, # for the answer-aware cascade: `data`, `verdicts`, `n_examples` and `replays` (see `12_replay`); none when None
+                  aware:dict=None, # for the answer-aware cascade: `data`, `verdicts`, `n_examples` and `replays` (see `12b_answer_aware`); none when None
                  ) -> dict:
     "Rows of the fixed chains and of every router of chains at each budget, their λ-sweep points and AIQ, on one split"
     rows = [_cascade_row(f"cascade:{chain_label(c)}", evaluate_chains(table, single_choice(te, chain_label(c)))) for c in fixed]
