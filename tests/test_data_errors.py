@@ -112,6 +112,6 @@ def test_error_deep_in_a_large_file(tiny_data):
 
 
 def test_no_data_anywhere_says_how_to_get_it(tmp_path, monkeypatch):
-    from adaptivellm import data
+    from adaptivellm.data import benchmark as data
     monkeypatch.setattr(data, "_candidates", lambda: [("cache", tmp_path/"nothing")])
     with pytest.raises(FileNotFoundError, match="adaptivellm fetch-data"): load_benchmark(verbose=False)
