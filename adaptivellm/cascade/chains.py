@@ -7,7 +7,6 @@ __all__ = ['FORMATS', 'N_STATEMENT', 'FINE_LAMS', 'K_GRID', 'MIX_GRID', 'LOO_LAM
            'format_codes', 'ChainLookup', 'CascadeRouter']
 
 # %% ../../nbs/12a_chain_router.ipynb #ebe416ae
-import warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import patch
@@ -17,7 +16,7 @@ from .replay import CHAIN_SEP
 from ..core.files import json_float
 from ..selection.baselines import unit_rows, nearest
 from ..selection.selector import as_matrix, cost_quality, save_array, load_array
-from ..selection.cost_aware import LAMS, CostAwareSelector, utility_argmax
+from ..selection.cost_aware import CostAwareSelector, utility_argmax
 from ..selection.frontier import aiq
 
 # %% ../../nbs/12a_chain_router.ipynb #86396694

@@ -6,7 +6,7 @@
 __all__ = ['shipped_verdicts', 'gate_verdicts', 'read_verdicts', 'gate_quality', 'error_causes', 'gate_summary', 'gate']
 
 # %% ../../nbs/11a_gate.ipynb #d9226f26
-import gzip, importlib.resources, json, os, re, sys, time
+import importlib.resources, json, os, re, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import call_parse
@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from ..core.files import BenchmarkError, read_jsonl
 from ..data.benchmark import load_benchmark, recorded_samples, benchmark_of
 from .examples import FAIL, NO_TESTS, PASS, VERDICTS, CHECK, CheckSettings, example_tests, check_many
-from .sandbox import SandboxLimits, without_isolation
+from .sandbox import without_isolation
 from ..core.files import append_jsonl, done_rows
 
 # %% ../../nbs/11a_gate.ipynb #1bfd0b3b

@@ -22,7 +22,7 @@ from ..embed.encoder import PromptEncoder
 from ..embed.triplet import TripletFinetuner
 from ..core.files import BenchmarkError, atomic_write, json_dumps, read_jsonl
 from ..core.machine import package_versions, resolve_device
-from ..selection.selector import SELECTORS, PaperSelector, selection_targets, selector_class
+from ..selection.selector import PaperSelector, selection_targets, selector_class
 from ..selection.cost_aware import UtilitySelector
 from ..selection.baselines import KNNSelector, RandomSelector
 from ..cascade.chains import CascadeRouter, ChainLookup, route_features

@@ -9,7 +9,7 @@ __all__ = ['FAILURES', 'N_BUCKETS', 'failure_kinds', 'failure_buckets', 'sample_
 import numpy as np, pandas as pd
 from fastcore.basics import patch
 from ..cascade.replay import ReplayData, VerdictCode, _call_costs, _positions, _replay, parse_chain
-from ..cascade.chains import CascadeRouter, FINE_LAMS, FORMATS, N_STATEMENT, format_codes
+from ..cascade.chains import CascadeRouter, FINE_LAMS, FORMATS, format_codes
 from ..check.examples import FAIL
 from ..selection.cost_aware import LAMS, first_within_budget, utility_argmax
 

@@ -8,14 +8,12 @@ __all__ = ['ROW_KEYS', 'SWEEP_LAMS', 'GRIDS', 'CHAIN_ROUTERS', 'default_budgets'
            'plot_per_group', 'aggregate', 'run_reproduce', 'reproduce']
 
 # %% ../../nbs/08_reproduce.ipynb #8236ab82
-import inspect, json, math, os, subprocess, sys, time, warnings
+import json, math, os, sys, warnings
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt, seaborn as sns
-from scipy import stats
 from threadpoolctl import threadpool_limits
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
