@@ -70,7 +70,7 @@ def main(argv:list=None): # arguments after the program name; `sys.argv[1:]` whe
     args = vars(parser.parse_args(_underscore_flags(parser, argv[1:])))
     for k in ("pdb", "xtra"): args.pop(k, None)
     try: res = func(**args)
-    except (ValueError, OSError, KeyError) as e:  # bad input: say what and where, without a traceback
+    except (ValueError, OSError, KeyError, ImportError) as e:  # bad input: say what and where, without a traceback
         if os.environ.get("ADAPTIVELLM_DEBUG"): raise
         print(f"adaptivellm {argv[0]}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

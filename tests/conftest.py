@@ -40,6 +40,21 @@ def write_jsonl(path, rows):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
+def bare_data_folder(root:Path) -> Path:
+    "A data folder holding only Result/, Thinking_Length/ and pool.json: 3 models priced 0.1, 0.5 and 2.0 on 2 benchmarks of 30 problems"
+    pool = [{"name": "tiny", "price_per_mtok": 0.1}, {"name": "mid", "price_per_mtok": 0.5}, {"name": "big", "price_per_mtok": 2.0}]
+    for s, m in enumerate(pool):
+        for tag in ("Alpha", "Beta"):
+            rows = make_result_rows(30, prefix=tag, seed=s)
+            for i, r in enumerate(rows): r["prompt"] = f"{tag} task {i}: " + ("sort a list " if i % 2 else "parse a string ") * (1 + i % 5)
+            write_jsonl(root/"Result"/f"{m['name']}-output-{tag}.jsonl", rows)
+    for tag in ("Alpha", "Beta"):
+        write_jsonl(root/"Thinking_Length"/f"R1-output-{tag}.jsonl",
+                    [{"id": f"{tag}/{i}", "prompt": "p", "think_lengths": [500 * (i % 7 + 1) + j for j in range(10)]} for i in range(30)])
+    (root/"pool.json").write_text(json.dumps(pool))
+    return root
+
+
 def make_result_rows(n_problems, prefix="Toy", seed=0, n_samples=5):
     "Result-format rows with deterministic outcomes"
     rows = []

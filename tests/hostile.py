@@ -9,7 +9,7 @@ and for the replication data's README."""
 import os, re, signal, subprocess, time
 from dataclasses import dataclass
 from pathlib import Path
-from adaptivellm.check.examples import FAIL, CheckSettings, ExampleTests, check_answer
+from adaptivellm.check.examples import CheckSettings, Verdict, ExampleTests, check_answer
 from adaptivellm.check.sandbox import run_job, run_tests, Job, sandbox_status
 
 SECRET = "zebra-42-secret"
@@ -189,7 +189,7 @@ def outcome(a:Attack, engine:str, isolate:bool) -> str:
     if a.target in ("example", "stdio"):
         t = EXAMPLE if a.target == "example" else STDIO
         v = check_answer(f"```python\n{a.program}\n```", t, CheckSettings(timeout=10, cpu_seconds=None), **kw)
-        if v.verdict != FAIL or v.examples_passed: return f"FORGED: {v.verdict}, {v.examples_passed} examples passed"
+        if v.verdict != Verdict.FAIL or v.examples_passed: return f"FORGED: {v.verdict}, {v.examples_passed} examples passed"
         return "LEAKED the expected value" if f"FOUND {SECRET}" in v.output else "contained"
     if a.target == "host":
         secrets = _host_secrets()

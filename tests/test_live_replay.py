@@ -6,7 +6,8 @@ import random
 import pytest
 from fakeopenai import FakeOpenAI, chat
 
-from adaptivellm.cascade.replay import NO_TESTS_POLICIES, Cascade, VerdictCode, replay_data
+from adaptivellm.cascade.replay import NO_TESTS_POLICIES, Cascade, replay_data
+from adaptivellm.check.examples import Verdict
 from adaptivellm.check.gate import read_verdicts
 from adaptivellm.data.benchmark import load_benchmark, recorded_samples
 from adaptivellm.core.pool import ModelSpec
@@ -46,7 +47,7 @@ def _server(bench, samples, ids, sample=0):
 @pytest.mark.parametrize("no_tests", NO_TESTS_POLICIES)
 def test_live_loop_makes_the_replays_decisions(recorded, no_tests):
     bench, d, samples, ids = recorded
-    assert any(d.verdict[d.ids.index(p), :, 0].max() == VerdictCode.NO_TESTS for p in ids)  # both policies matter here
+    assert any(d.verdict[d.ids.index(p), :, 0].max() == Verdict.NO_TESTS.code for p in ids)  # both policies matter here
     with _server(bench, samples, ids) as srv:
         live = LivePool([ModelSpec(s.name, s.price_per_mtok, base_url=srv.url) for s in bench.pool], max_retries=0)
         checked = 0
@@ -56,7 +57,7 @@ def test_live_loop_makes_the_replays_decisions(recorded, no_tests):
                 sol = solve_one(bench.problems.prompt[pid], chain, live, no_tests=no_tests)
                 where = f"{pid} through {'>'.join(chain)} ({no_tests})"
                 assert [a.model for a in sol.attempts] == list(want.model), where
-                assert [VerdictCode.of(a.verdict).name for a in sol.attempts] == list(want.verdict), where
+                assert [a.verdict for a in sol.attempts] == list(want.verdict), where
                 accepted = want.model[want.accepted].iloc[0]
                 assert sol.model == accepted, where
                 assert sol.answer == samples.response[pid, accepted, 0], where

@@ -1,21 +1,11 @@
 "`adaptivellm reproduce --quick` on a folder holding only Result/, Thinking_Length/ and a pool file."
 import json
 
-from conftest import make_result_rows, run_cli, write_jsonl
+from conftest import bare_data_folder, run_cli
 
 
 def test_reproduce_on_a_bare_folder(tmp_path):
-    root = tmp_path/"data"
-    pool = [{"name": "tiny", "price_per_mtok": 0.1}, {"name": "mid", "price_per_mtok": 0.5}, {"name": "big", "price_per_mtok": 2.0}]
-    for s, m in enumerate(pool):
-        for tag in ("Alpha", "Beta"):
-            rows = make_result_rows(30, prefix=tag, seed=s)
-            for i, r in enumerate(rows): r["prompt"] = f"{tag} task {i}: " + ("sort a list " if i % 2 else "parse a string ") * (1 + i % 5)
-            write_jsonl(root/"Result"/f"{m['name']}-output-{tag}.jsonl", rows)
-    for tag in ("Alpha", "Beta"):
-        write_jsonl(root/"Thinking_Length"/f"R1-output-{tag}.jsonl",
-                    [{"id": f"{tag}/{i}", "prompt": "p", "think_lengths": [500 * (i % 7 + 1) + j for j in range(10)]} for i in range(30)])
-    (root/"pool.json").write_text(json.dumps(pool))
+    root = bare_data_folder(tmp_path/"data")
     out = tmp_path/"out"
     res = run_cli("reproduce", "--data", root, "--pool", root/"pool.json", "--encoder", "minilm", "--quick", "--out", out,
                   env={"ADAPTIVELLM_CACHE": str(tmp_path/"cache")})

@@ -51,13 +51,20 @@ def test_wrong_cheap_answer_escalates_and_costs_add_up(router, fake, tmp_path):
     assert fake.auth == {"Bearer EMPTY"}  # FAKE_POOL_KEY unset: the placeholder
 
 
+def test_the_router_folder_routes_as_the_loaded_router(router, small_router, fake, tmp_path):
+    pool = live(fake, tmp_path, {})
+    by_folder, by_object = (solve(PROMPTS[4:6], r, pool, lam=1e6, tests=TESTS[4:6], progress=False) for r in (small_router, router))
+    assert [[a.model for a in s.attempts] for s in by_folder] == [[a.model for a in s.attempts] for s in by_object]
+    assert all(s.passed for s in by_folder)
+
+
 def test_a_failing_model_is_skipped(router, fake, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_POOL_KEY", "sk-pool")
     cheap = {m.name: "broken" for m in PAPER_POOL if m.name != TOP}
     pool = live(fake, tmp_path, cheap, max_retries=1, max_failures=2, rest=60)
     sols = solve(PROMPTS[:4], router, pool, lam=1e6, tests=TESTS[:4], concurrency=1, progress=False)
-    verdicts = [[a.verdict for a in s.attempts] for s in sols]
-    assert verdicts == [["error", "pass"], ["error", "pass"], ["skipped", "pass"], ["skipped", "pass"]]
+    verdicts = [[(a.verdict, (a.error or "").split(":")[0]) for a in s.attempts] for s in sols]
+    assert verdicts == [[("unchecked", "HTTP 500"), ("pass", "")]] * 2 + [[("unchecked", "skipped"), ("pass", "")]] * 2
     assert "HTTP 500" in sols[0].attempts[0].error and sols[2].attempts[0].usd == 0
     assert fake.models["broken"] == 2 * 2  # two calls of two tries each, then it rests
     assert all(s.passed for s in sols) and fake.auth == {"Bearer sk-pool"}
@@ -72,7 +79,7 @@ def test_rate_limit_is_retried_and_a_hanging_model_times_out(router, fake, tmp_p
     sols = solve(PROMPTS[2:4], router, live(fake, tmp_path, dict.fromkeys(cheap, "hang"), timeout=0.5, max_retries=0),
                  lam=1e6, tests=TESTS[2:4], progress=False)
     assert time.perf_counter() - t0 < 4
-    assert [[(a.verdict, a.error) for a in s.attempts] for s in sols] == [[("error", "request timed out"), ("pass", None)]] * 2
+    assert [[(a.verdict, a.error) for a in s.attempts] for s in sols] == [[("unchecked", "request timed out"), ("pass", None)]] * 2
 
 
 def test_solve_one_prompt_from_the_command_line(small_router, fake, tmp_path):

@@ -13,7 +13,7 @@ from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from ..core.files import BenchmarkError, read_jsonl
 from ..data.benchmark import load_benchmark, recorded_samples, benchmark_of
-from .examples import FAIL, NO_TESTS, PASS, VERDICTS, CHECK, CheckSettings, example_tests, check_many
+from .examples import Verdict, CHECK, CheckSettings, example_tests, check_many
 from .sandbox import without_isolation
 from ..core.files import append_jsonl, done_rows
 
@@ -51,11 +51,12 @@ def gate_verdicts(bench, # a `Benchmark`
 
 # %% ../../nbs/11a_gate.ipynb #d3bdb4ca
 def _verdict_row(key:tuple, v) -> dict:
-    "The JSON row of answer `key` = (problem_id, model, sample) with its `Verdict` `v`"
+    "The JSON row of answer `key` = (problem_id, model, sample) with its `CheckResult` `v`"
     return dict(problem_id=key[0], model=key[1], sample=key[2], verdict=v.verdict, status=v.status, seconds=round(v.seconds, 3),
-                examples_passed=v.examples_passed, examples_total=v.examples_total, output=v.output[-160:] if v.verdict == FAIL else "")
+                examples_passed=v.examples_passed, examples_total=v.examples_total, output=v.output[-160:] if v.verdict == Verdict.FAIL else "")
 
 # %% ../../nbs/11a_gate.ipynb #b4ed6ccb
+_CHECKED = (Verdict.PASS, Verdict.FAIL, Verdict.NO_TESTS)  # the verdicts a check gives (a file never says "unchecked")
 _COLUMNS = ["problem_id", "model", "sample", "verdict", "status", "seconds", "examples_passed", "examples_total", "output"]
 
 def _verdict_frame(rows:list) -> pd.DataFrame:
@@ -67,7 +68,7 @@ def _verdict_rows(path:Path) -> list:
     rows = []
     for i, r in read_jsonl(path):
         if missing := [k for k in ("problem_id", "model", "sample", "verdict") if k not in r]: raise BenchmarkError(path, i, missing[0], "missing")
-        if r["verdict"] not in VERDICTS: raise BenchmarkError(path, i, "verdict", f"{r['verdict']!r} is not one of {', '.join(VERDICTS)}")
+        if r["verdict"] not in _CHECKED: raise BenchmarkError(path, i, "verdict", f"{r['verdict']!r} is not one of {', '.join(_CHECKED)}")
         rows.append(r)
     return rows
 
@@ -86,7 +87,7 @@ def gate_quality(verdicts:pd.DataFrame, # from `read_verdicts`
     "Coverage, precision, recall and hidden pass rate of the example gate, per group"
     d = verdicts.join(samples[["passed"]], how="inner").reset_index()
     d["benchmark"] = d.problem_id.map(benchmark_of)
-    d["acc"], d["has"] = d.verdict == PASS, d.verdict != NO_TESTS
+    d["acc"], d["has"] = d.verdict == Verdict.PASS, d.verdict != Verdict.NO_TESTS
     t = d.groupby(list(by)).apply(lambda g: pd.Series({
         "answers": len(g), "coverage": g.has.mean(), "hidden_pass": g.passed.mean(),
         "precision": g.passed[g.acc & g.has].mean(), "recall": g.acc[g.passed & g.has].mean(),
@@ -109,7 +110,7 @@ def error_causes(verdicts:pd.DataFrame, # from `read_verdicts`
                 ) -> pd.DataFrame:
     "False accepts and false rejects of the gate, counted by direction, benchmark, sandbox status and cause"
     d = verdicts.join(samples[["passed"]], how="inner").reset_index()
-    d = d[(d.verdict != NO_TESTS) & ((d.verdict == PASS) != d.passed)].copy()
+    d = d[(d.verdict != Verdict.NO_TESTS) & ((d.verdict == Verdict.PASS) != d.passed)].copy()
     d["direction"] = np.where(d.passed, "false reject", "false accept")
     d["cause"] = [_cause(bench.problems.prompt[p], o) for p, o in zip(d.problem_id, d.output)]
     d["benchmark"] = d.problem_id.map(benchmark_of)
@@ -147,5 +148,5 @@ def gate(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../shared/dat
     before = len(done_rows(Path(out))) if Path(out).exists() else 0
     v = gate_verdicts(bench, out, CheckSettings(timeout, cpu), workers=workers, limit=limit, engine=engine, ray=ray)
     print(f"{out}: {len(v)} answers; " + ", ".join(f"{k} {n}" for k, n in v.verdict.value_counts().items())
-          + f"; trusted: all {int((v.verdict != NO_TESTS).sum())} checked verdicts were judged outside the sandbox (examples only)")
+          + f"; trusted: all {int((v.verdict != Verdict.NO_TESTS).sum())} checked verdicts were judged outside the sandbox (examples only)")
     print(gate_summary(v, len(v) - before, time.monotonic() - start, workers))

@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['SHARED_REL', 'BENCHMARK_NAMES', 'PUBLISHED_FILES', 'OUTCOME_COLUMNS', 'CF_RATINGS', 'PAPER_REASONER', 'find_data_dir',
-           'read_outcomes', 'benchmark_of', 'problem_sort_key', 'median_think_length', 'ComplexityNet',
+           'read_outcomes', 'TaskFormat', 'benchmark_of', 'problem_sort_key', 'median_think_length', 'ComplexityNet',
            'complexitynet_model', 'Benchmark', 'load_benchmark', 'recorded_samples']
 
 # %% ../../nbs/00_data.ipynb #ad4d7610
 import importlib.util, math, os, re, statistics
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Optional
 import pandas as pd
@@ -120,11 +121,17 @@ def read_outcomes(path, # a `Result` file, or a `Reconstructed` aggregate file
     return out
 
 # %% ../../nbs/00_data.ipynb #4b49b8ec
-BENCHMARK_NAMES = {"HumanEval": "HumanEval", "code_contests": "CodeContests", "LeetCode": "LeetCode"}
+class TaskFormat(StrEnum):
+    "How a coding task is written: the format of one of the paper's benchmarks, named after it"
+    HUMANEVAL = "HumanEval"        # a Python signature with a docstring and `>>>` examples
+    CODECONTESTS = "CodeContests"  # a program reading standard input, with Input/Output examples
+    LEETCODE = "LeetCode"          # a method of `class Solution`, with Example blocks
+
+BENCHMARK_NAMES = {"HumanEval": TaskFormat.HUMANEVAL, "code_contests": TaskFormat.CODECONTESTS, "LeetCode": TaskFormat.LEETCODE}
 
 def benchmark_of(problem_id:str, # e.g. "HumanEval/0" or "code_contests/12"
                 ) -> str:
-    "The display name of the benchmark a problem id belongs to"
+    "The display name of the benchmark a problem id belongs to: its `TaskFormat` for the paper's three, else the id's prefix"
     prefix = problem_id.split("/", 1)[0]
     return BENCHMARK_NAMES.get(prefix, prefix)
 

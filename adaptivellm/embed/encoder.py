@@ -72,14 +72,16 @@ def dim(self:PromptEncoder) -> int:
     return self.model.config.hidden_size
 
 # %% ../../nbs/04_encoder.ipynb #0f17d7c7
-def prompt_list(prompts # a list (or other iterable) of strings
+def prompt_list(prompts # one prompt (a string), or a list (or other iterable) of them
                ) -> list:
-    "`prompts` as a list of strings; `TypeError` naming the first item that is not one"
-    if isinstance(prompts, str): raise TypeError("prompts must be a list of strings, not one string")
+    "`prompts` as a list of non-empty strings, the one check of every function that takes prompts; the error names the first bad one"
+    if isinstance(prompts, str): return [prompts]  # one prompt, never its characters
     prompts = list(prompts)
-    bad = next((i for i, p in enumerate(prompts) if not isinstance(p, str)), None)
-    if bad is not None: raise TypeError(f"prompts[{bad}] is a {type(prompts[bad]).__name__}, not a str")
-    return prompts
+    bad = next((i for i, p in enumerate(prompts) if not isinstance(p, str) or not p.strip()), None)
+    if bad is None: return prompts
+    p = prompts[bad]
+    if not isinstance(p, str): raise TypeError(f"prompts[{bad}] is a {type(p).__name__}, not a str")
+    raise ValueError(f"prompts[{bad}] is empty")
 
 def _text_sha256(text:str) -> str: return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -137,6 +139,16 @@ def _candidates(backbone:str) -> list:
 def _first_line(e:Exception) -> str: return (str(e).strip().splitlines() or [""])[0]
 
 # %% ../../nbs/04_encoder.ipynb #318e0315
+@contextmanager
+def _quiet_transformers():
+    "Without transformers' progress bars (loading and writing weights), restored on the way out"
+    from transformers.utils import logging as hf_logging
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        if was: hf_logging.enable_progress_bar()
+
 def _load_pretrained(name:str, get_source, # the candidate's name, and a function giving where it loads from
                      local_only:bool=False # never ask the hub (what `auto` does: it takes what is on disk)
                     ) -> tuple:
@@ -146,8 +158,9 @@ def _load_pretrained(name:str, get_source, # the candidate's name, and a functio
         src = get_source()
         from transformers import AutoModel, AutoTokenizer
         local = _hub_offline() or local_only
-        tok = AutoTokenizer.from_pretrained(src, local_files_only=local)
-        model = AutoModel.from_pretrained(src, local_files_only=local)
+        with _quiet_transformers():
+            tok = AutoTokenizer.from_pretrained(src, local_files_only=local)
+            model = AutoModel.from_pretrained(src, local_files_only=local)
     except Exception as e:
         raise BackboneError(f"backbone {name!r} could not be loaded from {src!r}: {type(e).__name__}: {_first_line(e)}") from e
     return tok, model.eval(), src
@@ -259,7 +272,7 @@ def tiny_roberta(path, # folder to write
     torch.manual_seed(seed)
     cfg = RobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
                         max_position_embeddings=max_position_embeddings, pad_token_id=tok.pad_token_id)
-    RobertaModel(cfg).save_pretrained(path); tok.save_pretrained(path)
+    with _quiet_transformers(): RobertaModel(cfg).save_pretrained(path); tok.save_pretrained(path)
     return path
 
 # %% ../../nbs/04_encoder.ipynb #e07b5235
@@ -310,7 +323,7 @@ def save(self:PromptEncoder, path # folder to write; an existing saved encoder t
     "Write weights (safetensors), tokenizer files and JSON metadata to folder `path`, atomically"
     path = Path(path)
     def write(tmp):
-        self.model.save_pretrained(tmp); self.tokenizer.save_pretrained(tmp)
+        with _quiet_transformers(): self.model.save_pretrained(tmp); self.tokenizer.save_pretrained(tmp)
         if self.runtime == "static": _write_table(tmp/STATIC_FILE, self.static_table)
         (tmp/META_FILE).write_text(json.dumps(self._metadata(), indent=1))
         if missing := [f for f in SAVED_FILES if not (tmp/f).exists()]: raise RuntimeError(f"saving wrote no {missing}")

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['SELECTOR_NAMES', 'MANIFEST', 'MANIFEST_SUM', 'FORMAT', 'Selection', 'default_reasoner', 'write_manifest',
-           'RouterFolderError', 'verify_manifest', 'AdaptiveLLM', 'check_prompts', 'train', 'route']
+           'RouterFolderError', 'verify_manifest', 'AdaptiveLLM', 'train', 'route']
 
 # %% ../../nbs/06_router.ipynb #d608f256
 import hashlib, inspect, json, os, shutil, sys, tempfile, time, warnings
@@ -18,11 +18,11 @@ from ..data.benchmark import PAPER_REASONER, load_benchmark
 from ..core.pool import ModelSpec
 from ..difficulty.levels import DifficultyLevels
 from ..difficulty.score import paper_split
-from ..embed.encoder import PromptEncoder
+from ..embed.encoder import PromptEncoder, prompt_list
 from ..embed.triplet import TripletFinetuner
 from ..core.files import BenchmarkError, atomic_write, json_dumps, read_jsonl
 from ..core.machine import package_versions, resolve_device
-from ..selection.selector import PaperSelector, selection_targets, selector_class
+from ..selection.selector import PaperSelector, load_selector, selection_targets, selector_class
 from ..selection.cost_aware import UtilitySelector
 from ..selection.baselines import KNNSelector, RandomSelector
 from ..cascade.chains import CascadeRouter, ChainLookup, route_features
@@ -130,7 +130,7 @@ def fit(cls:AdaptiveLLM, bench, # the `Benchmark` to learn from
         train_ids=None, # problems to train on; all problems when None
         encoder="auto", # backbone name or path ("auto", "codebert", "minilm", ...), or a `PromptEncoder`
         finetune:bool=True, # triplet fine-tuning of the encoder on the difficulty levels
-        selector:str="paper", # a `SELECTOR_NAMES` name: "paper" (XGBoost on the best model by the paper's score), "utility" (cost-aware), ...
+        selector="paper", # a `SELECTOR_NAMES` name: "paper" (XGBoost on the best model by the paper's score), "utility" (cost-aware), ...; a registered name, "module:Class" or a class of your own
         transductive:bool=False, # fit levels and fine-tune on all problems, test included, as published
         reasoner:str=None, # whose think lengths make the levels; `default_reasoner` when None
         k:int=3, # how many levels
@@ -141,7 +141,8 @@ def fit(cls:AdaptiveLLM, bench, # the `Benchmark` to learn from
         **ft_kwargs): # passed to `TripletFinetuner` (epochs, max_steps, ...)
     "Fit levels, encoder and selector on the training problems"
     try: sel_cls = selector_class(selector)
-    except ValueError: raise ValueError(f"selector must be one of {sorted(SELECTOR_NAMES)}, got {selector!r}") from None
+    except ValueError: raise ValueError(f"selector must be one of {sorted(SELECTOR_NAMES)}, a registered name or module:Class, got {selector!r}") from None
+    selector = selector if isinstance(selector, str) else sel_cls.name or sel_cls.__name__
     ids = list(bench.problems.index if train_ids is None else train_ids)
     level_ids = list(bench.problems.index) if transductive else ids
     reasoner = reasoner or (default_reasoner(bench) if finetune else None)
@@ -156,14 +157,8 @@ def fit(cls:AdaptiveLLM, bench, # the `Benchmark` to learn from
     return cls(list(bench.pool), enc, sel, selector, levels, info)
 
 # %% ../../nbs/06_router.ipynb #f122ea8f
-def check_prompts(prompts, # one prompt, or an iterable of prompts
-                 ) -> list:
-    "Prompts as a list of non-empty strings; a `ValueError` naming the first bad one"
-    if isinstance(prompts, str): prompts = [prompts]
-    prompts = list(prompts)
-    bad = [i for i, p in enumerate(prompts) if not isinstance(p, str) or not p.strip()]
-    if bad: raise ValueError(f"prompt {bad[0]} is empty or not a string ({len(bad)} such)")
-    return prompts
+#| export
+
 
 # %% ../../nbs/06_router.ipynb #839741d5
 @patch
@@ -172,7 +167,7 @@ def select(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
            lam:float=None, # the cost weight λ directly; cost-aware selectors only
           ) -> list: # a `Selection` per prompt
     "The `Selection` for each prompt"
-    X = self.encoder.encode(check_prompts(prompts))
+    X = self.encoder.encode(prompt_list(prompts))
     choice = self.selector.select(X, lam=lam, budget=budget)
     scores, cost = self.selector.proba(X), self.selector.expected_cost(X)
     return [Selection(m, {k: float(v) for k, v in scores.iloc[i].items()}, float(cost.iloc[i][m]) / 1000, self.selector.proba_kind)
@@ -200,7 +195,7 @@ def chains(self:AdaptiveLLM, prompts, # one prompt or a list of prompts
            lam:float=None, # the cost weight λ directly
           ) -> list:
     "Per prompt, the models to try in order: the cascade part's chain; without one, the selected model, then the pool's dearest as the backup"
-    prompts = check_prompts(prompts)
+    prompts = prompt_list(prompts)
     if self.cascade is not None: return [parse_chain(l) for l in self.cascade.select(route_features(self.encoder.encode(prompts), prompts), lam=lam, budget=budget)]
     top = max(reversed(self.pool), key=lambda m: m.price_per_mtok).name  # the dearest; on a tie, the last listed
     return [[s.model] + ([top] if s.model != top else []) for s in self.select(prompts, budget=budget, lam=lam)]
@@ -245,7 +240,7 @@ def load(cls:AdaptiveLLM, path, # a folder written by `save`
     if (saved := meta["versions"]) != (now := _router_versions()):
         diff = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
         warnings.warn(f"{path}: saved with other package versions {diff}; results may differ slightly")
-    enc, sel = PromptEncoder(path/"encoder", device=device), selector_class(meta["selector"]).from_dir(path/"selector")
+    enc, sel = PromptEncoder(path/"encoder", device=device), load_selector(path/"selector")
     levels = None if meta["levels"] is None else DifficultyLevels.from_dict(meta["levels"])
     if getattr(sel, "mean_cost", 0) is None: sel.mean_cost = np.array([meta["info"]["usd_per_1k"][m] for m in sel.models])  # saved before 0.13
     router = cls([ModelSpec(**m) for m in meta["pool"]], enc, sel, meta["selector"], levels, meta["info"])
@@ -258,7 +253,7 @@ def train(out:str=None, # folder to save the router in (required)
           data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../shared/data, the cache)
           pool:str=None, # pool JSON file (default: the paper's 8 models)
           encoder:str="auto", # backbone: auto, codebert, minilm, a HF name or a local folder
-          selector:str="paper", # paper or utility
+          selector:str="paper", # paper, utility, knn, random, a registered name, or module:Class (a router of your own, `05d_plugin`)
           split:str="paper", # train on the published split's training part ("paper") or on every problem ("all")
           no_finetune:bool=False, # skip the triplet fine-tuning of the encoder
           max_steps:int=None, # stop fine-tuning after this many steps (quick runs)

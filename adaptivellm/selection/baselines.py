@@ -55,13 +55,13 @@ def fit(self:KNNSelector, X, # problems x features
 
 # %% ../../nbs/05b_baselines.ipynb #341131f1
 @patch
-def _state(self:KNNSelector, folder:Path) -> dict:
+def state(self:KNNSelector, folder:Path) -> dict:
     for k in ("train_X", "train_P", "train_C"): save_array(folder, k, getattr(self, k))
     self._save_oof(folder)
     return dict(models=self.models, dim=self.dim, k=self.k, lam=self.lam)
 
 @patch(cls_method=True)
-def _from_state(cls:KNNSelector, folder:Path, meta:dict):
+def from_state(cls:KNNSelector, folder:Path, meta:dict):
     sel = cls(k=meta["k"], lam=json_float(meta["lam"]))
     sel.models, sel.dim = meta["models"], meta["dim"]
     sel.train_X, sel.train_P, sel.train_C = (load_array(folder, k) for k in ("train_X", "train_P", "train_C"))
@@ -137,11 +137,11 @@ def for_budget(self:RandomSelector, usd_per_1k:float): # budget, USD per 1,000 p
 
 # %% ../../nbs/05b_baselines.ipynb #53b56798
 @patch
-def _state(self:RandomSelector, folder:Path) -> dict:
+def state(self:RandomSelector, folder:Path) -> dict:
     return dict(models=self.models, budget=self.budget, seed=self.seed, mean_pass=self.mean_pass.tolist(), mean_cost=self.mean_cost.tolist())
 
 @patch(cls_method=True)
-def _from_state(cls:RandomSelector, folder:Path, meta:dict):
+def from_state(cls:RandomSelector, folder:Path, meta:dict):
     sel = cls(budget=meta["budget"], seed=meta["seed"])
     sel.models, sel.mean_pass, sel.mean_cost = meta["models"], np.array(meta["mean_pass"]), np.array(meta["mean_cost"])
     return sel

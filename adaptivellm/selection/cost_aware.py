@@ -312,7 +312,7 @@ def _head_json(head:dict, folder:Path, name:str) -> dict:
     return {**{k: v for k, v in head.items() if k != "booster"}, "booster": f"{name}.json"}
 
 @patch
-def _state(self:UtilitySelector, folder:Path) -> dict:
+def state(self:UtilitySelector, folder:Path) -> dict:
     self._save_oof(folder)
     return dict(models=self.models, dim=self.dim, lam=self.lam, grid=self.grid, n_folds=self.n_folds, seed=self.seed, n_jobs=self.n_jobs,
                 pass_heads=[_head_json(h, folder, f"pass_{j}") for j, h in enumerate(self.pass_heads)], cost_heads=self.cost_heads,
@@ -320,7 +320,7 @@ def _state(self:UtilitySelector, folder:Path) -> dict:
 
 # %% ../../nbs/05a_cost_aware.ipynb #2512c068
 @patch(cls_method=True)
-def _from_state(cls:UtilitySelector, folder:Path, meta:dict):
+def from_state(cls:UtilitySelector, folder:Path, meta:dict):
     sel = cls(lam=json_float(meta["lam"]), grid=meta["grid"], n_folds=meta["n_folds"], seed=meta["seed"], n_jobs=meta["n_jobs"])
     sel.models, sel.dim, sel.cost_heads = meta["models"], meta["dim"], meta["cost_heads"]
     sel.pass_heads = [{**h, "booster": load_booster(folder/h["booster"], sel.n_jobs)} if h["kind"] == "xgboost" else h for h in meta["pass_heads"]]

@@ -8,7 +8,7 @@ __all__ = ['logger', 'SELECTORS', 'PAPER_XGB', 'SELECTOR_FORMAT', 'selection_tar
            'selector_class', 'load_selector']
 
 # %% ../../nbs/05_selection.ipynb #74b6c115
-import json, logging, sys, warnings
+import importlib, json, logging, re, sys, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, xgboost as xgb
 from fastcore.basics import patch
@@ -65,12 +65,9 @@ def tfidf_features(prompts:list, # the prompts (strings)
     "Stand-in prompt features for examples and tests: TF-IDF reduced to `dim` dimensions by a seeded truncated SVD (fast, no model)"
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.decomposition import TruncatedSVD
-    tfidf = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(_strings(prompts))
+    from adaptivellm.embed.encoder import prompt_list
+    tfidf = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(prompt_list(prompts))
     return TruncatedSVD(dim, random_state=seed).fit_transform(tfidf).astype(np.float32)
-
-def _strings(prompts) -> list:
-    if isinstance(prompts, str): raise TypeError("prompts must be a list of strings, not one string")
-    return list(prompts)
 
 # %% ../../nbs/05_selection.ipynb #e3c078a6
 def cost_quality(pass_rates, # problems x models: each model's pass rate on each problem (a table or an array)
@@ -103,6 +100,13 @@ class Selector:
              ) -> pd.DataFrame:
         "The per-model scores behind a choice, problems x models (every selector must define it)"
         raise NotImplementedError(f"{type(self).__name__} must define `proba(X, index=None)`")
+    def state(self, folder:Path) -> dict:
+        "What `to_dir` keeps: JSON-ready values, with arrays (`save_array`) and model files written into `folder`"
+        raise NotImplementedError(f"{type(self).__name__} cannot be saved: define `state(folder) -> dict` and `from_state(folder, meta)` (`EstimateSelector` has both)")
+    @classmethod
+    def from_state(cls, folder:Path, meta:dict):
+        "The selector `state` described: `meta` is its dict (with `kind`, `module`, `format`), `folder` holds its files"
+        raise NotImplementedError(f"{cls.__name__} cannot be loaded: define `from_state(folder, meta)`")
 
 # %% ../../nbs/05_selection.ipynb #ab513440
 @patch
@@ -227,9 +231,16 @@ def load_booster(path:Path, # an XGBoost model's JSON file
     return booster
 
 # %% ../../nbs/05_selection.ipynb #da22323d
-def selector_class(name:str # a registry name ("paper", "utility", ...) or a saved folder's kind ("PaperSelector", ...)
+def selector_class(name, # a registry name ("paper", "utility", ...), a class name ("PaperSelector", ...), "module:Class", or a class
+                   module:str=None, # the module that defines it, imported when `name` is not registered yet (a saved folder's `module`)
                   ):
-    "The registered selector class called `name` (a selector joins the registry by its class statement; `adaptivellm.live.router.SELECTOR_NAMES` lists the package's own)"
+    "The selector class `name` says (a selector joins the registry by its class statement; `adaptivellm.live.router.SELECTOR_NAMES` lists the package's own)"
+    if isinstance(name, type) and issubclass(name, Selector): return name
+    if ":" in name: module, _, name = name.partition(":")  # "my_pkg.routers:RidgeRouter", as the command line gives it
+    if module and module != "__main__" and name not in SELECTORS and name not in {c.__name__ for c in SELECTORS.values()}:
+        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", module): raise ImportError(f"{module!r} is not a module name")
+        c = getattr(importlib.import_module(module), name, None)  # importing it registers its selectors
+        if isinstance(c, type) and issubclass(c, Selector): return c
     kinds = {c.__name__: c for c in SELECTORS.values()}
     if name in SELECTORS or name in kinds: return SELECTORS.get(name) or kinds[name]
     raise ValueError(f"no selector called {name!r}: expected one of {sorted(SELECTORS)} (or their class names)")
@@ -242,8 +253,10 @@ def _read_meta(folder) -> dict:
     try: meta = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e: raise ValueError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
     if not isinstance(meta, dict): raise ValueError(f"{path}: expected a JSON object")
-    try: selector_class(str(meta.get("kind")))
-    except ValueError: raise ValueError(f"{path}, field 'kind': {meta.get('kind')!r} is no selector's class name") from None
+    try: selector_class(str(meta.get("kind")), meta.get("module"))
+    except ValueError as e: raise ValueError(f"{path}, field 'kind': {meta.get('kind')!r} is no selector's class name ({e})") from None
+    except ImportError as e: raise ImportError(f"{path}, field 'module': the selector {meta.get('kind')} lives in {meta.get('module')!r}, "
+                                               f"which cannot be imported here ({e}): install it, or add its folder to PYTHONPATH") from None
     if meta.get("format") != SELECTOR_FORMAT: raise ValueError(f"{path}, field 'format': {meta.get('format')!r}, this version reads {SELECTOR_FORMAT}")
     return meta
 
@@ -253,7 +266,7 @@ def to_dir(self:Selector, path # an absent or empty folder
           ) -> Path:
     "Save this selector as a folder (no pickle); returns the folder"
     def write(folder):
-        meta = {"kind": type(self).__name__, "format": SELECTOR_FORMAT, **self._state(folder)}
+        meta = {"kind": type(self).__name__, "module": type(self).__module__, "format": SELECTOR_FORMAT, **self.state(folder)}
         (folder/"meta.json").write_text(json_dumps(meta, indent=1), encoding="utf-8")  # λ = ∞ as "inf"
     return _write_dir(path, write)
 
@@ -263,23 +276,23 @@ def from_dir(cls:Selector, path # a folder written by `to_dir`
     "A selector of this class saved by `to_dir`"
     meta = _read_meta(path)
     if meta["kind"] != cls.__name__: raise ValueError(f"{Path(path)/'meta.json'}, field 'kind': holds a {meta['kind']}, not a {cls.__name__}")
-    return cls._from_state(Path(path), meta)
+    return cls.from_state(Path(path), meta)
 
 # %% ../../nbs/05_selection.ipynb #ad3085cf
 def load_selector(path # a folder written by a selector's `to_dir`
                  ):
     "Any saved selector, whatever its kind"
     meta = _read_meta(path)
-    return selector_class(meta["kind"])._from_state(Path(path), meta)
+    return selector_class(meta["kind"]).from_state(Path(path), meta)
 
 # %% ../../nbs/05_selection.ipynb #edd09aca
 @patch
-def _state(self:PaperSelector, folder:Path) -> dict:
+def state(self:PaperSelector, folder:Path) -> dict:
     if self.booster is not None: self.booster.save_model(str(folder/"classifier.json"))
     return dict(models=self.models, labels=self.labels, dim=self.dim, seed=self.seed, n_jobs=self.n_jobs, mean_cost=self.mean_cost.tolist())
 
 @patch(cls_method=True)
-def _from_state(cls:PaperSelector, folder:Path, meta:dict):
+def from_state(cls:PaperSelector, folder:Path, meta:dict):
     sel = cls(seed=meta["seed"], n_jobs=meta["n_jobs"])
     sel.models, sel.labels, sel.dim = meta["models"], meta["labels"], meta["dim"]
     sel.mean_cost = np.array(meta["mean_cost"]) if "mean_cost" in meta else None  # absent from folders saved before 0.13

@@ -8,9 +8,10 @@ __all__ = ['FAILURES', 'N_BUCKETS', 'failure_kinds', 'failure_buckets', 'sample_
 # %% ../../nbs/12b_answer_aware.ipynb #e93057ef
 import numpy as np, pandas as pd
 from fastcore.basics import patch
-from ..cascade.replay import ReplayData, VerdictCode, _call_costs, _positions, _replay, parse_chain
-from ..cascade.chains import CascadeRouter, FINE_LAMS, FORMATS, format_codes
-from ..check.examples import FAIL
+from ..cascade.replay import ReplayData, _call_costs, _positions, _replay, parse_chain
+from ..cascade.chains import CascadeRouter, FINE_LAMS, format_codes
+from ..check.examples import Verdict
+from ..data.benchmark import TaskFormat
 from ..selection.cost_aware import LAMS, first_within_budget, utility_argmax
 
 # %% ../../nbs/12b_answer_aware.ipynb #fc8df77f
@@ -20,7 +21,7 @@ N_BUCKETS = len(FAILURES) * 3 * 2  # x share of the examples passed (none, under
 def failure_kinds(verdicts:pd.DataFrame, # `gate.read_verdicts()`
                  ) -> tuple:
     "Per verdict row: 0 when the answer did not fail its examples, else 1 + its position in `FAILURES`; and how many examples it passed"
-    fail, first = verdicts.verdict.eq(FAIL).to_numpy(), verdicts.output.str.extract(r"AssertionError: example (\d+)")[0]
+    fail, first = verdicts.verdict.eq(Verdict.FAIL).to_numpy(), verdicts.output.str.extract(r"AssertionError: example (\d+)")[0]
     wrong = first.notna().to_numpy()
     kind = np.where(~fail, 0, np.where(verdicts.status.eq("timeout").to_numpy(), 3, np.where(wrong, 1, 2)))
     if "examples_passed" in verdicts: return kind, verdicts.examples_passed.to_numpy(float)
@@ -79,7 +80,7 @@ def fit(self:AnswerAwareCascade, F, # the router's training problems x route fea
     self.cost1 = np.stack([_call_costs(d, j)[0] for j in range(len(d.models))], 1)
     failed, RP, RC = buckets[self.train_rows] >= 0, self.RP[self.train_rows], self.RC[self.train_rows]
     self.FS_P, self.FS_C, self.FN = np.einsum("tms,tsc->tmc", failed, RP), np.einsum("tms,tsc->tmc", failed, RC), failed.sum(2)
-    shape = (len(FORMATS), len(d.models), N_BUCKETS)
+    shape = (len(TaskFormat), len(d.models), N_BUCKETS)
     self.SP, self.SC, self.SN = np.zeros(shape + (RP.shape[2],)), np.zeros(shape + (RP.shape[2],)), np.zeros(shape)
     t, j, s = np.nonzero(failed)
     at = (self.router.train_g[t], j, buckets[self.train_rows][t, j, s])
@@ -109,7 +110,7 @@ def _at(self:AnswerAwareCascade, Ph:np.ndarray, Ch:np.ndarray, est:tuple, rows:n
     Q, S, out = np.arange(len(rows)), np.arange(d.verdict.shape[2]), []
     for lam in lams:
         j1 = self.first[utility_argmax(Ph, Ch, lam)]
-        failed, p1, c1 = d.verdict[rows, j1] == VerdictCode.FAIL, d.passed[rows, j1], self.cost1[rows, j1]
+        failed, p1, c1 = d.verdict[rows, j1] == Verdict.FAIL.code, d.passed[rows, j1], self.cost1[rows, j1]
         u = np.where(self.options[j1][:, None, :], eP[j1, Q] - (lam if np.isfinite(lam) else 1e12) * eC[j1, Q], -np.inf)
         nxt, go = u.argmax(2), failed & (u.max(2) > 0)
         rp, rc = self.RP[rows[:, None], S, nxt], self.RC[rows[:, None], S, nxt]

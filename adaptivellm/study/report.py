@@ -104,4 +104,5 @@ def command_line(name:str, # the command's name
                 ) -> str:
     "The command line that gives `fn` these arguments: the ones that differ from its defaults, as --flags"
     given = {k: v for k, v in args.items() if v != inspect.signature(fn).parameters[k].default}
-    return " ".join([name] + [f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in given.items()])
+    flag = lambda k, v: f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+    return " ".join([name] + [flag(k, x) for k, v in given.items() for x in (v if isinstance(v, list) else [v])])  # a list: the flag repeated
