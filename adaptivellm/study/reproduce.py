@@ -101,9 +101,10 @@ def _cost_aware(sels:dict) -> list: return [k for k, s in sels.items() if isinst
 # %% ../../nbs/08_reproduce.ipynb #5461c9db
 def _budget_choices(sels:dict, Xte, te, budgets:list) -> dict:
     "Choices of the cost-aware routers at each budget (a budget below a router's reach is skipped, with a warning); the others' one choice"
-    out = {k: pd.Series(s.select(Xte), index=te) for k, s in sels.items() if k not in _cost_aware(sels) and k != "random"}
+    aware = _cost_aware(sels)
+    out = {k: pd.Series(s.select(Xte), index=te) for k, s in sels.items() if k not in aware and k != "random"}
     for b in budgets:
-        for name in _cost_aware(sels):
+        for name in aware:
             try: out[f"{name}@{b:.3f}"] = pd.Series(sels[name].select(Xte, budget=b), index=te)
             except ValueError as e: warnings.warn(f"{name}@{b:.3f}: {e}")
     return out
@@ -111,7 +112,8 @@ def _budget_choices(sels:dict, Xte, te, budgets:list) -> dict:
 # %% ../../nbs/08_reproduce.ipynb #4eed9023
 def _family_points(sels:dict, Xte, P:pd.DataFrame, C:pd.DataFrame) -> dict:
     "Frontier points of each router family on the test part: λ sweeps, the random router over budgets, one point of a router without λ"
-    pts = {k: lam_sweep(sels[k], Xte, P, C) if k in _cost_aware(sels) else _sweep(P, C, [sels[k].select(Xte)]) for k in sels if k != "random"}
+    aware = _cost_aware(sels)
+    pts = {k: lam_sweep(sels[k], Xte, P, C) if k in aware else _sweep(P, C, [sels[k].select(Xte)]) for k in sels if k != "random"}
     grid = np.linspace(sels["random"].mean_cost.min(), sels["random"].mean_cost.max(), 21)
     pts["random"] = _sweep(P, C, [sels["random"].select(Xte, budget=b) for b in grid])
     return pts
@@ -370,8 +372,9 @@ def run_reproduce(bench, # a `Benchmark`
         X0 = pd.DataFrame(enc.encode(list(bench.problems.prompt)), index=bench.problems.index)
     budgets = default_budgets(bench)
     with threadpool_limits(1, user_api="blas"):  # numpy's small solves, many at once on few cores: one BLAS thread each
-        main, te = _paper_split_result(bench, X0, enc, budgets, ft, quick, timings, extra)
-        reps = _repeated(bench, X0, enc, budgets, ft, quick, splits, min(finetune_splits, splits), seed, timings, extra)
+        mine = list(extra.values())  # the instances themselves, so that their settings reach every split
+        main, te = _paper_split_result(bench, X0, enc, budgets, ft, quick, timings, mine)
+        reps = _repeated(bench, X0, enc, budgets, ft, quick, splits, min(finetune_splits, splits), seed, timings, mine)
         with _stage(timings, "cascade"): casc = cascade_results(bench, X0, budgets, ([paper_split(bench)] if main else []) + stratified_splits(bench, splits, 0.3, seed))
     for r, c in zip(([main] if main else []) + reps, casc): r["rows"] += c["rows"]; r["points"] |= c["points"]; r["aiq"] |= c["aiq"]
     rows, aiqs = aggregate(reps)
