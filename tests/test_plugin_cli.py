@@ -83,3 +83,15 @@ def test_reproduce_reports_a_router_of_ones_own(world, tmp_path):
     assert "ridge-test" in r["aiq"] and {"utility", "knn", "random"} <= set(r["aiq"])
     assert not any(m.startswith("adaptivellm-leakfree") for m in rows)   # --no-finetune: no fine-tuned pipeline
     assert "ridge-test" in (out/"results.md").read_text()
+
+
+def test_a_saved_module_name_must_be_a_module_name(world, trained, tmp_path):
+    "A router folder whose `module` is a path or code, not a dotted name, is refused before anything is imported"
+    from adaptivellm.selection.selector import load_selector
+    import shutil
+    bad = tmp_path/"router"; shutil.copytree(trained, bad)
+    meta_file = bad/"selector"/"meta.json"
+    for module in ("../evil", "os; print(1)", "a..b", "/tmp/x"):
+        meta = json.loads(meta_file.read_text()) | {"kind": "NotRegisteredRouter", "module": module}
+        meta_file.write_text(json.dumps(meta))
+        with pytest.raises(ImportError, match="field 'module'.*is not a module name"): load_selector(bad/"selector")
