@@ -54,7 +54,7 @@ def line_of(text, needle, offset=0):
 @pytest.mark.parametrize("edit, needle, offset, msg", [
     (lambda p: p[1].update(price_per_mtok=-0.5), '"price_per_mtok": -0.5', 0, "non-negative"),
     (lambda p: p[2].pop("price_per_mtok"), '"name": "big"', -1, "missing"),  # the line of the model's opening brace
-    (lambda p: p.append({"name": "ghost", "price_per_mtok": 1.0}), '"name": "ghost"', 0, "has no outcome file for benchmark 'Alpha'"),
+    (lambda p: p.append({"name": "ghost", "price_per_mtok": 1.0}), '"name": "ghost"', 0, "model 'ghost' has no outcome file; tried"),
 ])
 def test_broken_pool(tiny_data, edit, needle, offset, msg):
     pool = json.loads((tiny_data/"pool.json").read_text())
@@ -67,17 +67,27 @@ def test_broken_pool(tiny_data, edit, needle, offset, msg):
     assert msg in str(e.value)
 
 
-def test_missing_problem_names_model_and_paths(tiny_data):
+def test_a_missing_problem_is_left_out_for_every_model_and_said(tiny_data, capsys):
     path = tiny_data/"Result"/"big-output-Beta.jsonl"
-    path.write_text("".join(path.read_text().splitlines(keepends=True)[:-1]))
-    with pytest.raises(BenchmarkError, match=r"model 'big' .* benchmark 'Beta'.*big-output-Beta.jsonl"): load(tiny_data)
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:-1]))  # big lacks Beta/5
+    bench = load_benchmark(tiny_data, tiny_data/"pool.json")
+    assert "Beta/5" not in bench.problems.index and bench.matrix().shape == (11, 3)
+    assert bench.left_out == {"big": ["Beta/5"]}
+    said = capsys.readouterr().err
+    assert said.count("big has no outcome for 1 Beta problems") == 1 and "the 11 problems every pool model has" in said
 
 
-def test_missing_file_without_pool_file_names_paths(tiny_data):
+def test_a_missing_benchmark_is_left_out_without_a_pool_file(tiny_data):
     (tiny_data/"Result"/"big-output-Beta.jsonl").unlink()
     from adaptivellm.core.pool import ModelSpec
-    with pytest.raises(BenchmarkError, match=r"Result/big-output-Beta.jsonl and .*Reconstructed/big-output-Beta.aggregate.jsonl"):
-        load_benchmark(tiny_data, [ModelSpec("tiny", 0.1), ModelSpec("big", 2.0)], verbose=False)
+    bench = load_benchmark(tiny_data, [ModelSpec("tiny", 0.1), ModelSpec("big", 2.0)], verbose=False)
+    assert set(bench.problems.benchmark) == {"Alpha"} and "big has no outcome for 6 Beta problems" in bench.coverage
+
+
+def test_no_common_problem_is_an_error(tiny_data):
+    for tag in ("Alpha", "Beta"):  # big answered other problems than the rest
+        p = tiny_data/"Result"/f"big-output-{tag}.jsonl"; p.write_text(p.read_text().replace(f'"{tag}/', f'"{tag}X/'))
+    with pytest.raises(BenchmarkError, match="no problem has outcomes from every pool model"): load(tiny_data)
 
 
 def test_reconstructed_is_used_only_where_result_is_absent(tiny_data):

@@ -49,14 +49,21 @@ def test_summary_matches_hand_computation(data_dir, summary_json):
 
 def test_summary_counts(summary_json, data_dir):
     assert summary_json["data"] == str(data_dir.resolve())
-    assert summary_json["n_problems"] == 589 and summary_json["n_reconstructed"] == 425
+    assert summary_json["n_problems"] == 589 and summary_json["n_reconstructed"] == 425 and summary_json["coverage"] == ""
     assert {r["benchmark"]: r["n_problems"] for r in summary_json["models"]} == {"HumanEval": 164, "CodeContests": 165, "LeetCode": 260, "all": 589}
 
 
 def test_summary_text_and_custom_pool(tiny_data):
     out = run_cli("summary", "--data", tiny_data, "--pool", tiny_data/"pool.json").stdout
     assert "problems: 12 (Alpha 6, Beta 6); models: 3; outcomes: 36, of which 0 from Reconstructed/" in out
-    assert "== Alpha (6 problems)" in out and "== all (12 problems)" in out
+    assert "== Alpha (6 problems)" in out and "== all (12 problems)" in out and "left out" not in out
+
+
+def test_summary_says_what_a_partial_pool_leaves_out(tiny_data):
+    (tiny_data/"Result"/"big-output-Beta.jsonl").unlink()
+    out = run_cli("summary", "--data", tiny_data, "--pool", tiny_data/"pool.json").stdout
+    assert "problems: 6 (Alpha 6)" in out
+    assert "left out: big has no outcome for 6 Beta problems: every comparison uses the 6 problems every pool model has (6 left out)" in out
 
 
 def test_summary_bad_pool_exits_nonzero(tiny_data):

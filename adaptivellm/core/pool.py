@@ -23,6 +23,7 @@ class ModelSpec:
     model: Optional[str] = None     # the model's name at that endpoint (`name` when None)
     api_key_env: Optional[str] = None  # environment variable holding that endpoint's API key
     input_price_per_mtok: Optional[float] = None  # USD per million input tokens, for live costs (0 when None)
+    results: Optional[str] = None   # folder of its recorded outcomes (`<name>-output-<benchmark>.jsonl`) outside the data folder
 
 # %% ../../nbs/00c_pool.ipynb #49ec0dd1
 PAPER_POOL = [ModelSpec(n, p) for n, p in [
@@ -65,16 +66,28 @@ def _endpoint(get, line_of, path) -> dict:
     if env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env): raise BenchmarkError(path, line_of("api_key_env"), "api_key_env", f"expected an environment variable name, got {env!r}")
     return dict(base_url=url, model=get("model", str, True), api_key_env=env, input_price_per_mtok=_price(get, line_of, path, "input_price_per_mtok", True))
 
+def _results_folder(get, line_of, path) -> Optional[str]:
+    "The entry's `results` folder, relative to the pool file, as an absolute path to a folder that exists"
+    r = get("results", str, True)
+    if r is None: return None
+    folder = (Path(path).parent/r).resolve()
+    if not folder.is_dir(): raise BenchmarkError(path, line_of("results"), "results", f"folder {folder} does not exist")
+    return str(folder)
+
 # %% ../../nbs/00c_pool.ipynb #4b1e7a02
-def load_pool(path): # a JSON file `[{"name": ..., "price_per_mtok": ...}, ...]`
+def _spec(item, line_of, path) -> ModelSpec:
+    "One pool entry, each field checked"
+    if not isinstance(item, dict): raise BenchmarkError(path, line_of(), None, 'each model must be a JSON object, or "paper" for the paper\'s 8 models')
+    get = lambda k, t, opt=False: _field(item, k, t, path, line_of(k) if k in item else line_of(), optional=opt)
+    return ModelSpec(get("name", str), _price(get, line_of, path, "price_per_mtok"), **_endpoint(get, line_of, path), results=_results_folder(get, line_of, path))
+
+def load_pool(path): # a JSON file `[{"name": ..., "price_per_mtok": ...}, ...]`; the item "paper" stands for `PAPER_POOL`
     "The pool described by a JSON file, each field checked"
     pool = []
     for line_of, item in _json_array_items(path):
-        if not isinstance(item, dict): raise BenchmarkError(path, line_of(), None, "each model must be a JSON object")
-        get = lambda k, t, opt=False: _field(item, k, t, path, line_of(k) if k in item else line_of(), optional=opt)
-        name, price = get("name", str), _price(get, line_of, path, "price_per_mtok")
-        if name in {m.name for m in pool}: raise BenchmarkError(path, line_of("name"), "name", f"duplicate model {name!r}")
-        pool.append(ModelSpec(name, price, **_endpoint(get, line_of, path)))
+        for m in PAPER_POOL if item == "paper" else [_spec(item, line_of, path)]:
+            if m.name in {p.name for p in pool}: raise BenchmarkError(path, line_of("name"), "name", f"duplicate model {m.name!r}")
+            pool.append(m)
     if not pool: raise BenchmarkError(path, 1, None, "the pool is empty")
     return pool
 

@@ -8,8 +8,8 @@ __all__ = ['SHARED_REL', 'BENCHMARK_NAMES', 'PUBLISHED_FILES', 'OUTCOME_COLUMNS'
            'complexitynet_model', 'Benchmark', 'load_benchmark', 'recorded_samples']
 
 # %% ../../nbs/00_data.ipynb #ad4d7610
-import importlib.util, math, os, re, statistics
-from dataclasses import dataclass
+import glob, importlib.util, math, os, re, statistics, sys
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Optional
@@ -149,47 +149,55 @@ def _split_name(fname:str, suffix:str):
     if not fname.endswith(suffix) or "-output-" not in fname: return None
     return tuple(fname[:-len(suffix)].rsplit("-output-", 1))
 
-def _outcome_files(data_dir:Path) -> dict:
-    "(model, tag) -> (path, is_aggregate) for every Result file, and Reconstructed where Result is absent"
+def _outcome_files(data_dir:Path, pool:list=()) -> dict:
+    "(model, tag) -> (path, is_aggregate) for every Result file, Reconstructed where Result is absent, and a pool model's own `results` folder above both"
     files = {}
     for sub, suffix, agg in (("Reconstructed", ".aggregate.jsonl", True), ("Result", ".jsonl", False)):
         for p in sorted((data_dir/sub).glob("*.jsonl")) if (data_dir/sub).is_dir() else []:
             key = _split_name(p.name, suffix)
             if key: files[key] = (p, agg)
+    for m in pool:
+        own = sorted(Path(m.results).glob(f"{glob.escape(m.name)}-output-*.jsonl")) if m.results else []
+        files |= {_split_name(p.name, ".jsonl"): (p, False) for p in own}
     return files
 
 # %% ../../nbs/00_data.ipynb #3362faa7
 def _pool_line(pool_path, name) -> Optional[int]:
     "The line of `pool_path` where model `name` is declared"
-    return next((line_of("name") for line_of, item in _json_array_items(pool_path) if item.get("name") == name), None)
+    return next((line_of("name") for line_of, item in _json_array_items(pool_path) if isinstance(item, dict) and item.get("name") == name), None)
 
-def _missing(data_dir, model, tag, pool_path, what="no outcome file"):
-    "The error for a pool model that lacks outcomes on a benchmark"
-    tried = f"{data_dir/'Result'/f'{model}-output-{tag}.jsonl'} and {data_dir/'Reconstructed'/f'{model}-output-{tag}.aggregate.jsonl'}"
-    msg = f"model {model!r} has {what} for benchmark {tag!r}; tried {tried}"
-    return BenchmarkError(pool_path, _pool_line(pool_path, model), "name", msg) if pool_path else BenchmarkError(data_dir, None, None, msg)
+def _missing(data_dir, m, pool_path):
+    "The error for a pool model with no outcome file at all"
+    tried = [data_dir/'Result'/f'{m.name}-output-*.jsonl', data_dir/'Reconstructed'/f'{m.name}-output-*.aggregate.jsonl'] + ([Path(m.results)/f'{m.name}-output-*.jsonl'] if m.results else [])
+    msg = f"model {m.name!r} has no outcome file; tried {', '.join(map(str, tried))}"
+    return BenchmarkError(pool_path, _pool_line(pool_path, m.name), "name", msg) if pool_path else BenchmarkError(data_dir, None, None, msg)
 
 # %% ../../nbs/00_data.ipynb #328a0c7e
+def _model_outcomes(files:dict, m, data_dir, pool_path) -> dict:
+    "Problem id -> (prompt, human difficulty, outcome row) of model `m`, from all its files; a problem in two files is an error"
+    out = {}
+    for (name, tag), (path, agg) in sorted(files.items(), key=lambda kv: kv[0]):
+        if name != m.name: continue
+        for pid, rec in read_outcomes(path, aggregate=agg).items():
+            if pid in out: raise BenchmarkError(path, None, "id", f"problem {pid!r} of model {m.name!r} is in another of its files too")
+            out[pid] = rec
+    if not out: raise _missing(data_dir, m, pool_path)
+    return out
+
 def _read_pool_outcomes(data_dir:Path, pool:list, pool_path=None):
-    "Problems (id -> prompt, human difficulty) and outcome rows of every pool model on every benchmark"
-    files = _outcome_files(data_dir)
-    names = {m.name for m in pool}
-    tags = sorted({t for m, t in files if m in names})
-    if not tags: raise _missing(data_dir, pool[0].name, "*", pool_path)
+    "Problems every pool model has outcomes for (id -> prompt, human difficulty), their outcome rows, and per model the problems it lacks"
+    files = _outcome_files(data_dir, pool)
+    by_model = {m.name: _model_outcomes(files, m, data_dir, pool_path) for m in pool}
+    every, common = set().union(*by_model.values()), set.intersection(*map(set, by_model.values()))
+    lacks = {m: sorted(every - set(recs), key=problem_sort_key) for m, recs in by_model.items() if every - set(recs)}
+    if not common: raise BenchmarkError(pool_path or data_dir, None, None, f"no problem has outcomes from every pool model ({', '.join(lacks)} lack some)")
     problems, rows = {}, []
-    for tag in tags:
-        ids = None
-        for m in pool:
-            if (m.name, tag) not in files: raise _missing(data_dir, m.name, tag, pool_path)
-            path, agg = files[m.name, tag]
-            recs = read_outcomes(path, aggregate=agg)
-            if ids is not None and set(recs) != ids:
-                raise _missing(data_dir, m.name, tag, pool_path, f"{len(ids ^ set(recs))} problems that differ from other models'")
-            ids = set(recs)
-            for pid, (prompt, hd, row) in recs.items():
-                if pid not in problems or math.isnan(problems[pid][1]): problems[pid] = (prompt, hd)
-                rows.append(dict(problem_id=pid, model=m.name, **row))
-    return problems, rows
+    for m, recs in by_model.items():
+        for pid in sorted(common, key=problem_sort_key):
+            prompt, hd, row = recs[pid]
+            if pid not in problems or math.isnan(problems[pid][1]): problems[pid] = (prompt, hd)
+            rows.append(dict(problem_id=pid, model=m, **row))
+    return problems, rows, lacks
 
 # %% ../../nbs/00_data.ipynb #84128854
 def median_think_length(lengths, # sampled think lengths of one problem; None and 0 are ignored
@@ -301,6 +309,7 @@ class Benchmark:
     paper_split: Optional[dict] = None
     published: Optional[dict] = None
     complexitynet: Optional[ComplexityNet] = None
+    left_out: dict = field(default_factory=dict)  # model -> ids of the problems it has no outcome for (left out for every model)
 
     @property
     def models(self) -> list: return [m.name for m in self.pool]
@@ -308,6 +317,20 @@ class Benchmark:
     def prices(self) -> pd.Series: return pd.Series({m.name: m.price_per_mtok for m in self.pool}, name="price_per_mtok")
     @property
     def reasoners(self) -> list: return sorted(self.cot.index.unique("reasoner"))
+
+# %% ../../nbs/00_data.ipynb #a46f2a43
+def _count_by_benchmark(ids) -> str:
+    "'260 LeetCode and 165 CodeContests problems'"
+    n = pd.Series([benchmark_of(i) for i in ids]).value_counts(sort=False)
+    parts = [f"{c} {b}" for b, c in n.items()]
+    return (" and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else parts[0]) + " problems"
+
+@patch(as_prop=True)
+def coverage(self:Benchmark) -> str:
+    "What the pool's models lack, and so which problems every comparison uses; '' when every model has every problem"
+    if not self.left_out: return ""
+    lack = "; ".join(f"{m} has no outcome for {_count_by_benchmark(ids)}" for m, ids in self.left_out.items())
+    return f"{lack}: every comparison uses the {len(self.problems)} problems every pool model has ({len(set().union(*self.left_out.values()))} left out)"
 
 # %% ../../nbs/00_data.ipynb #4e7b2095
 CF_RATINGS = Path("Consistency_Check")/"confusion_matrix"/"CodeContests_with_clusters.jsonl"
@@ -319,20 +342,31 @@ def _add_cf_ratings(problems:pd.DataFrame, data_dir:Path):
         pid = _field(rec, "id", str, path, line)
         if pid in problems.index: problems.loc[pid, "human_difficulty"] = float(_field(rec, "cf_rating", (int, float), path, line))
 
+# %% ../../nbs/00_data.ipynb #f379a1b4
+def _published_parts(data_dir:Path, ids:set) -> tuple:
+    "The published split, the published selectors' choices and ComplexityNet's, each on the problems `ids` only (None where absent)"
+    split, pub, cn = _read_paper_split(data_dir), _read_published(data_dir), _read_complexitynet(data_dir)
+    keep = lambda s: s[s.index.isin(ids)]
+    return (None if split is None else {k: [i for i in v if i in ids] for k, v in split.items()},
+            None if pub is None else {k: keep(v) for k, v in pub.items()},
+            None if cn is None else ComplexityNet(keep(cn.choices), cn.pool, cn.outcomes))
+
 # %% ../../nbs/00_data.ipynb #d8596572
 def load_benchmark(path=None, # the data folder; found by `find_data_dir` when None
                    pool=None, # a list of `ModelSpec`, a pool JSON file, or None for `PAPER_POOL`
                    verbose:bool=True): # say which data folder was used
-    "Load and validate a data folder into a `Benchmark`"
+    "Load and validate a data folder into a `Benchmark` of the problems every pool model has outcomes for"
     data_dir, source = find_data_dir(path, verbose=verbose)
     pool_path = pool if isinstance(pool, (str, Path)) else None
     pool = load_pool(pool) if pool_path else list(pool or PAPER_POOL)
-    problems, rows = _read_pool_outcomes(data_dir, pool, pool_path)
+    problems, rows, lacks = _read_pool_outcomes(data_dir, pool, pool_path)
     probs = pd.DataFrame([dict(problem_id=k, benchmark=benchmark_of(k), prompt=p, human_difficulty=h) for k, (p, h) in problems.items()])
     probs = probs.set_index("problem_id").loc[sorted(problems, key=problem_sort_key)]
     _add_cf_ratings(probs, data_dir)
-    return Benchmark(data_dir, source, probs, pool, _outcome_frame(rows), _read_cot(data_dir, set(probs.index)),
-                     _read_paper_split(data_dir), _read_published(data_dir), _read_complexitynet(data_dir))
+    bench = Benchmark(data_dir, source, probs, pool, _outcome_frame(rows), _read_cot(data_dir, set(probs.index)),
+                      *_published_parts(data_dir, set(probs.index)), left_out=lacks)
+    if verbose and bench.coverage: print(f"adaptivellm: {bench.coverage}", file=sys.stderr)
+    return bench
 
 # %% ../../nbs/00_data.ipynb #318e6f31
 @patch
@@ -368,7 +402,7 @@ def recorded_samples(bench, # a `Benchmark`
                     ) -> pd.DataFrame:
     "One row per recorded answer of the pool's models: hidden-test result (`passed`), output and input tokens; index (problem_id, model, sample)"
     rows = []
-    for (model, _), (path, agg) in _outcome_files(Path(bench.data_dir)).items():
+    for (model, _), (path, agg) in _outcome_files(Path(bench.data_dir), bench.pool).items():
         if agg or model not in bench.models: continue
         for line, rec in read_jsonl(path):
             if _field(rec, "id", str, path, line) in bench.problems.index: rows += _sample_rows(rec, path, line, model, with_text)

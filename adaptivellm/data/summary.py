@@ -43,7 +43,7 @@ def summary_json(bench:Benchmark, # the benchmarks and pool
     "The summary as `{\"data\": str, \"models\": [row, ...]}`"
     rows = summary_table(bench).to_dict(orient="records")
     return {"data": str(bench.data_dir), "source": bench.source, "n_problems": len(bench.problems),
-            "n_reconstructed": int(bench.outcomes.reconstructed.sum()), "models": rows}
+            "n_reconstructed": int(bench.outcomes.reconstructed.sum()), "coverage": bench.coverage, "models": rows}
 
 # %% ../../nbs/00e_summary.ipynb #6ca63e57
 @call_parse
@@ -56,6 +56,7 @@ def summary(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../shared/
     counts = ", ".join(f"{k} {v}" for k, v in bench.problems.benchmark.value_counts(sort=False).items())
     print(f"data: {bench.data_dir} ({bench.source})\nproblems: {len(bench.problems)} ({counts}); models: {len(bench.pool)}; "
           f"outcomes: {len(bench.outcomes)}, of which {int(bench.outcomes.reconstructed.sum())} from Reconstructed/")
+    if bench.coverage: print(f"left out: {bench.coverage}")
     tab = summary_table(bench)
     for b, t in tab.groupby("benchmark", sort=False):
         print(f"\n== {b} ({t.n_problems.max()} problems)\n" + t.drop(columns=["benchmark", "n_problems"]).to_string(index=False, float_format="%.3f"))

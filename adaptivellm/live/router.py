@@ -26,7 +26,8 @@ from ..selection.selector import PaperSelector, load_selector, selection_targets
 from ..selection.cost_aware import UtilitySelector
 from ..selection.baselines import KNNSelector, RandomSelector
 from ..cascade.chains import CascadeRouter, ChainLookup, route_features
-from ..cascade.replay import parse_chain, replay_table
+from ..cascade.replay import parse_chain, replay_data, replay_table
+from ..check.gate import pool_verdicts
 
 # %% ../../nbs/06_router.ipynb #4088ed69
 @dataclass
@@ -210,7 +211,7 @@ def _router_versions() -> dict:
 @patch
 def _metadata(self:AdaptiveLLM) -> dict:
     "What `router.json` records"
-    return dict(format=FORMAT, selector=self.selector_kind, pool=[{k: v for k, v in asdict(m).items() if v is not None} for m in self.pool],
+    return dict(format=FORMAT, selector=self.selector_kind, pool=[{k: v for k, v in asdict(m).items() if v is not None and k != "results"} for m in self.pool],  # where outcomes lay: not the router's
                 backbone=self.encoder.backbone_name, encoder_fingerprint=self.encoder.fingerprint,
                 levels=None if self.levels is None else self.levels.to_dict(), info=self.info, versions=_router_versions())
 
@@ -260,15 +261,17 @@ def train(out:str=None, # folder to save the router in (required)
           device:str="auto", # where torch runs: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N
           runtime:str="torch", # encoder runtime: torch (the transformer, reference) or static (distilled token vectors, routing in about a millisecond)
           cascade:bool=False, # also fit the execution-gated cascade router (`12a_chain_router`; needs the gate's verdicts)
+          verdicts:str=None, # with --cascade: a verdicts file of your own (`gate --out`, e.g. a new model's), added to the shipped ones
           seed:int=42): # seed of levels, fine-tuning and selector
     "Train a router on a benchmark and save it"
     if not out: raise SystemExit("adaptivellm train: --out DIR is required")
     bench = load_benchmark(data, pool)
     if split not in ("paper", "all"): raise SystemExit(f"--split must be paper or all, got {split!r}")
+    if verdicts and not cascade: raise SystemExit("adaptivellm train: --verdicts is read by the cascade router: add --cascade")
     ids = paper_split(bench)[0] if split == "paper" else None
     t0 = time.perf_counter()
     router = AdaptiveLLM.fit(bench, ids, encoder=encoder, finetune=not no_finetune, selector=selector, seed=seed, max_steps=max_steps, runtime=runtime, device=device)
-    if cascade: router.fit_cascade(bench, ids)
+    if cascade: router.fit_cascade(bench, ids, data=replay_data(bench, verdicts=pool_verdicts([verdicts])) if verdicts else None)
     router.save(out)
     print(f"trained {router!r} on {router.info['n_train']} problems in {time.perf_counter()-t0:.0f} s; saved to {out}")
 

@@ -68,7 +68,9 @@ def results_markdown(res:dict, # what `results.json` holds
     out = [f"# AdaptiveLLM results\n\n`{res['provenance']['command']}` at commit `{res['provenance']['commit']}`. Data: `{res['data']}`; backbone: `{res['backbone']}` on `{res['device']}`; budgets (USD per 1,000 problems): "
            f"{res['budgets']}; {res['repeated']['n_splits']} stratified 70/30 splits (fine-tuned pipeline on "
            f"{res['finetune_splits']} of them). Timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in res["timings"].items()) + ".\n"]
-    if res["paper_split"]: out += ["## The published split (178 test problems)\n", md_table(res["paper_split"], COLS)]
+    probs = res.get("problems", {})
+    if probs.get("coverage"): out.append(f"**Problems.** {probs['coverage']}.\n")
+    if res["paper_split"]: out += [f"## The published split ({probs.get('published_test', 178)} test problems)\n", md_table(res["paper_split"], COLS)]
     out += ["## Repeated leakage-free splits: mean [95% CI]\n", md_table(res["repeated"]["rows"], COLS + ["n_splits"]),
             "## AIQ (area under the cost-quality frontier, single-model cost range) and the share of the zero-router-to-oracle gap closed\n",
             md_table(aiq_rows(res["aiq"]), ["method", "AIQ", "gap closed"])]

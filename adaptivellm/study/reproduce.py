@@ -31,7 +31,7 @@ from ..selection.baselines import KNNSelector, RandomSelector
 from ..live.router import AdaptiveLLM, default_reasoner
 from ..difficulty.levels import DifficultyLevels
 from ..check.examples import example_tests
-from ..check.gate import read_verdicts
+from ..check.gate import read_verdicts, pool_verdicts
 from ..cascade.replay import replay_data, replay_table, price_ordered_chains, chain_label, evaluate_chains, CHAIN_SEP
 from ..cascade.chains import route_features, CascadeRouter, ChainLookup
 from .answer_aware import AnswerAwareCascade, failure_buckets, sample_replays
@@ -244,10 +244,10 @@ def cascade_results(bench, # a `Benchmark`
                     X0:pd.DataFrame, # embeddings of every prompt by the un-tuned encoder
                     budgets:list, # USD per 1,000 problems at which the routers of chains are reported
                     splits:list, # (training ids, test ids) pairs
-                    verdicts=None, # the gate's verdicts file; the shipped verdicts when None
+                    verdicts=None, # the gate's verdicts (a frame, as `pool_verdicts` gives) or a verdicts file; the shipped verdicts when None
                    ) -> list:
     "`cascade_split` on every split, side by side: rows, λ-sweep points and AIQ; an empty list, with a warning, when there is nothing to replay"
-    try: v = read_verdicts(verdicts); data = replay_data(bench, verdicts=v)
+    try: v = verdicts if isinstance(verdicts, pd.DataFrame) else read_verdicts(verdicts); data = replay_data(bench, verdicts=v)
     except (FileNotFoundError, ValueError) as e: warnings.warn(f"no cascade rows: {e}"); return []
     table = replay_table(bench, data)
     if not any(CHAIN_SEP in l for l in table["pass@1"].columns): warnings.warn("no cascade rows: no gate verdicts for this pool's models"); return []
@@ -362,10 +362,11 @@ def run_reproduce(bench, # a `Benchmark`
                   levels:int=3, # difficulty levels of the fine-tuned pipeline (the paper: 3)
                   finetune:bool=True, # run the fine-tuned pipeline at all (False: the no-fine-tuning ablation)
                   extra_selectors:list=None, # routers of your own, reported beside the package's (see `extra_routers`)
+                  verdicts:list=None, # verdicts files of your own (`gate --out`, e.g. a new model's), added to the shipped ones for the cascade
                  ) -> dict:
     "Run every comparison and write `results.json`, `results.md` and figures to `out`; the results"
     timings, out, stamp = {}, Path(out), provenance(command or f"run_reproduce(splits={splits}, quick={quick}, seed={seed})")  # the code as the run starts
-    extra, finetune_splits = extra_routers(extra_selectors), finetune_splits if finetune else 0
+    extra, finetune_splits, judged = extra_routers(extra_selectors), finetune_splits if finetune else 0, pool_verdicts(verdicts) if verdicts else None  # a bad file fails before any work
     ft = dict(reasoner=default_reasoner(bench), k=levels, **(dict(max_steps=1) if quick else {})) if finetune else None
     with _stage(timings, "encode prompts"):
         enc = PromptEncoder(encoder, device=device)
@@ -375,13 +376,15 @@ def run_reproduce(bench, # a `Benchmark`
         mine = list(extra.values())  # the instances themselves, so that their settings reach every split
         main, te = _paper_split_result(bench, X0, enc, budgets, ft, quick, timings, mine)
         reps = _repeated(bench, X0, enc, budgets, ft, quick, splits, min(finetune_splits, splits), seed, timings, mine)
-        with _stage(timings, "cascade"): casc = cascade_results(bench, X0, budgets, ([paper_split(bench)] if main else []) + stratified_splits(bench, splits, 0.3, seed))
+        with _stage(timings, "cascade"): casc = cascade_results(bench, X0, budgets, ([paper_split(bench)] if main else []) + stratified_splits(bench, splits, 0.3, seed), judged)
     for r, c in zip(([main] if main else []) + reps, casc): r["rows"] += c["rows"]; r["points"] |= c["points"]; r["aiq"] |= c["aiq"]
     rows, aiqs = aggregate(reps)
     res = dict(data=str(bench.data_dir), backbone=enc.backbone_name, device=enc.device, budgets=budgets, finetune_splits=min(finetune_splits, splits),
                paper_split=None if main is None else main["rows"], repeated={"n_splits": splits, "rows": rows}, aiq=aiqs,
                paper_split_aiq=None if main is None else main["aiq"], timings=timings)
     res["cascade"], res["provenance"] = worst_case(casc[1:] if main else casc) or None, stamp
+    res["problems"] = dict(n=len(bench.problems), pool=bench.models, coverage=bench.coverage, published_test=len(te) if main else None,
+                           verdicts=[str(f) for f in verdicts or []])
     res["settings"] = dict(encoder=encoder, levels=levels, finetune=finetune, quick=quick, seed=seed,
                            extra_routers={k: f"{type(s).__module__}:{type(s).__qualname__}" for k, s in extra.items()})
     _write_report(bench, res, out, main or reps[0], te or stratified_splits(bench, 1, 0.3, seed)[0][1])
@@ -410,15 +413,16 @@ def reproduce(data:str=None, # data folder (default: $ADAPTIVELLM_DATA, ../share
               levels:int=3, # difficulty levels of the fine-tuned pipeline (the paper: 3); the levels ablation
               no_finetune:bool=False, # run no fine-tuned pipeline; the fine-tuning ablation
               selector:Param("a router of your own, module:Class (repeatable), reported beside the package's", str, action="append")=None,
+              verdicts:Param("a verdicts file of your own (`gate --out`, e.g. a new model's; repeatable), added to the shipped ones", str, action="append")=None,
              ):
     "Reproduce the paper's comparison and the leakage-free, repeated, frontier-wide evaluation; write a report"
     matplotlib.use("Agg")
     command = command_line("adaptivellm reproduce", reproduce.__wrapped__, dict(data=data, pool=pool, out=out, encoder=encoder, splits=splits,
                                                                               finetune_splits=finetune_splits, quick=quick, seed=seed, device=device,
-                                                                              levels=levels, no_finetune=no_finetune, selector=selector))
+                                                                              levels=levels, no_finetune=no_finetune, selector=selector, verdicts=verdicts))
     bench = load_benchmark(data, pool)
     if quick: splits, finetune_splits = min(splits, 2), 0
-    res = run_reproduce(bench, out, encoder, splits, finetune_splits, quick, seed, device, command, levels, not no_finetune, selector)
+    res = run_reproduce(bench, out, encoder, splits, finetune_splits, quick, seed, device, command, levels, not no_finetune, selector, verdicts)
     show = [r for r in res["repeated"]["rows"] if not r["method"].startswith("single:") or r["method"] == f"single:{bench.models[-1]}"]
     print(md_table(show, ["method", "pass@1", "usd_per_1k", "n_splits"]))
     print(f"report: {Path(out)/'results.md'}")
