@@ -6,7 +6,7 @@ and escalates to the right one; `--workers 2` runs two gateway processes on one 
 import contextlib, json, os, socket, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx, openai, pytest
+import httpx, numpy as np, openai, pytest
 from conftest import ROOT, write_live_pool
 from fakeopenai import FakeOpenAI, HUMANEVAL, answer, pool_respond, tokens
 
@@ -130,3 +130,17 @@ def test_serve_with_two_processes(small_router, tmp_path):
         p = humaneval_prompt(HUMANEVAL["HumanEval/0"])
         r = _client(url).chat.completions.create(model="adaptivellm", messages=[{"role": "user", "content": p}])
         assert r.model_extra["attempts"][-1]["verdict"] in ("pass", "fail") and r.choices[0].message.content
+
+
+def test_serve_paces_a_budget_by_what_its_requests_cost(small_router, tmp_path):
+    "`--pace`: the gateway starts a budget at the router's fitted λ and raises it while requests cost more than the budget"
+    budget, fitted = 0.05, AdaptiveLLM.load(small_router).selector.lam_for_budget(0.05)
+    with _serve(small_router, tmp_path, "--pace") as (url, fake):
+        asks = [humaneval_prompt(HUMANEVAL[f"HumanEval/{i}"]) for i in range(30)]
+        got = [_client(url).chat.completions.create(model=f"adaptivellm@{budget}", messages=[{"role": "user", "content": p}]).model_extra["adaptivellm"]
+               for p in asks]
+    lams, spent = [g["lam"] for g in got], [1000 * g["usd"] for g in got]
+    assert lams[0] == pytest.approx(max(fitted, 1e-3))
+    for lam, nxt, cost in zip(lams, lams[1:], spent):  # each request moves λ by its own cost: up when dearer than the budget
+        assert (nxt > lam) == (cost > budget) or nxt in (1e-3, 1e3)
+    assert np.mean(spent) > budget and lams[-1] > lams[0]

@@ -6,7 +6,7 @@
 __all__ = ['Gateway', 'completion', 'APIError', 'serve']
 
 # %% ../../nbs/14_serve.ipynb #bf47e656
-import hmac, json, math, os, secrets, sys, threading, time
+import hashlib, hmac, json, math, os, secrets, sys, threading, time
 import anyio
 from dataclasses import asdict
 from fastapi import FastAPI, Request
@@ -20,6 +20,7 @@ from ..check.labels import extract_code
 from ..check.examples import CheckSettings
 from .router import AdaptiveLLM
 from .solve import LivePool, Solution, no_tests_policy, solve_one
+from ..selection.pacing import Pacers
 
 # %% ../../nbs/14_serve.ipynb #6c228b0a
 class Gateway:
@@ -29,9 +30,13 @@ class Gateway:
                  api_key:str=None, # the key clients must send as `Bearer`; None: no key
                  max_body:int=1_000_000, # largest request body accepted, bytes
                  check_timeout:float=5., # seconds a sandboxed example check may take
-                 threads:int=8 # requests worked on at once (model calls, routing, checks); the rest wait their turn
+                 threads:int=8, # requests worked on at once (model calls, routing, checks); the rest wait their turn
+                 pace:bool=False, # move each budget's λ by what its requests cost (`Pacers`: one per budget and API key)
                 ):
         live.check(router.models)
+        fitted = router.cascade or router.selector
+        if pace and not hasattr(fitted, "lam_for_budget"): raise ValueError(f"pacing needs a cost-aware router: {router!r} has none")
+        self.pacers = Pacers(fitted.lam_for_budget) if pace else None
         self.threads = threads  # few threads: many would fight over the GIL with the event loop
         router.encoder.cache_dir = None  # clients' prompts are not written to the embedding cache on disk
         self.router, self.live, self.api_key, self.max_body, self.check_timeout = router, live, api_key, max_body, check_timeout
@@ -39,7 +44,8 @@ class Gateway:
 
 # %% ../../nbs/14_serve.ipynb #5b8aad7a
 @patch
-def answer(self:Gateway, req:dict # a request checked by `_parse`
+def answer(self:Gateway, req:dict, # a request checked by `_parse`
+           caller:str="", # who asks (a hash of the API key): paced budgets are kept per caller
           ) -> Solution:
     "The solution for one request: a pool model's answer as it is, else the cascade's"
     if (name := req["model"]) in self.live.specs:
@@ -48,10 +54,14 @@ def answer(self:Gateway, req:dict # a request checked by `_parse`
     if name != "adaptivellm" and not name.startswith("adaptivellm@"):
         raise APIError(400, f"unknown model {name!r}: use adaptivellm, adaptivellm@<usd> or one of {list(self.live.specs)}", "model_not_found", "model")
     point, prompt = _operating_point(name), _user_text(req["messages"])
+    budget = point.get("budget") if self.pacers is not None else None
     try:
+        if budget is not None: point = dict(lam=self.pacers.lam(budget, caller))
         with self._route_lock: chain = self.router.chains([prompt], **point)[0]
     except ValueError as e: raise APIError(400, f"model {name!r}: {e}", "model_not_found", "model") from None
-    return solve_one(prompt, chain, self.live, messages=req["messages"], check=CheckSettings(timeout=self.check_timeout), no_tests=no_tests_policy(self.router), **req["params"])
+    sol = solve_one(prompt, chain, self.live, messages=req["messages"], check=CheckSettings(timeout=self.check_timeout), no_tests=no_tests_policy(self.router), **req["params"])
+    if budget is not None: sol.lam = point["lam"]; self.pacers.observe(budget, caller, 1000 * sol.usd)  # escalations included
+    return sol
 
 # %% ../../nbs/14_serve.ipynb #e3f0803d
 def _user_text(messages:list) -> str:
@@ -78,7 +88,7 @@ def completion(sol:Solution, # a solution with an answer
     return {"id": f"chatcmpl-{secrets.token_hex(12)}", "object": "chat.completion", "created": int(time.time()), "model": sol.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": sol.answer}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o},
-            "attempts": [asdict(a) for a in sol.attempts], "adaptivellm": {"requested": requested, "passed": sol.passed, "usd": sol.usd}}
+            "attempts": [asdict(a) for a in sol.attempts], "adaptivellm": {"requested": requested, "passed": sol.passed, "usd": sol.usd, "lam": sol.lam}}
 
 def _sse(c:dict):
     "The completion `c` as server-sent `chat.completion.chunk` events: the answer, then the finish with usage and trace"
@@ -107,7 +117,9 @@ async def chat(self:Gateway, request:Request, # the HTTP request (Starlette's)
     self.authorize(request.headers)
     req = _parse(await _read_body(request, self.max_body))
     if not hasattr(self, "_limiter"): self._limiter = anyio.CapacityLimiter(self.threads)  # bound to the running event loop
-    sol = await anyio.to_thread.run_sync(self.answer, req, limiter=self._limiter)
+    auth = request.headers.get("authorization", "")
+    caller = hashlib.sha256(auth.encode()).hexdigest()[:16] if auth else ""   # pacers are kept per API key, never the key itself
+    sol = await anyio.to_thread.run_sync(self.answer, req, caller, limiter=self._limiter)
     if sol.answer is None:
         raise APIError(502, "every model in the chain failed: " + "; ".join(f"{a.model}: {a.error}" for a in sol.attempts), "upstream_failed", kind="upstream_error")
     c = completion(sol, req["model"])
@@ -173,12 +185,13 @@ def serve(router:str=None, # folder of a saved router (required)
           threads:int=8, # requests worked on at once per process; more wait in line
           workers:int=1, # gateway processes on this port (each loads the router)
           no_isolation:bool=False, # check programs without the OS layer, on purpose (a warning); without it, an error where the layer is unavailable
+          pace:bool=False, # move each budget's λ by what its requests cost, per budget and API key (`05e_pacing`; kept in each process's memory)
          ):
     "Serve a router as an OpenAI-compatible endpoint that routes, checks and escalates"
     import uvicorn
     if not router or not pool: raise SystemExit("adaptivellm serve: --router DIR and --pool FILE are required")
     if api_key_env and not os.environ.get(api_key_env): raise SystemExit(f"adaptivellm serve: ${api_key_env} is unset; refusing to serve without the key it names")
-    settings = dict(router=router, pool=pool, api_key_env=api_key_env, max_body=max_body, timeout=timeout, check_timeout=check_timeout, threads=threads, no_isolation=no_isolation)
+    settings = dict(router=router, pool=pool, api_key_env=api_key_env, max_body=max_body, timeout=timeout, check_timeout=check_timeout, threads=threads, no_isolation=no_isolation, pace=pace)
     app = _gateway_app(**settings) if workers == 1 else "adaptivellm.live.serve:_app_from_env"
     os.environ["ADAPTIVELLM_SERVE"] = json.dumps(settings)  # read by each of several processes
     names = ", ".join(m.name for m in load_pool(pool))
@@ -186,11 +199,11 @@ def serve(router:str=None, # folder of a saved router (required)
     uvicorn.run(app, host=host, port=port, log_level="warning", workers=workers, factory=workers > 1)
 
 # %% ../../nbs/14_serve.ipynb #c2989ca7
-def _gateway_app(router:str, pool:str, api_key_env:str|None, max_body:int, timeout:float, check_timeout:float, threads:int, no_isolation:bool=False):
+def _gateway_app(router:str, pool:str, api_key_env:str|None, max_body:int, timeout:float, check_timeout:float, threads:int, no_isolation:bool=False, pace:bool=False):
     "The FastAPI app of one gateway process, built from `serve`'s settings, with two warm sandbox workers started"
     if no_isolation: without_isolation()
     key = os.environ.get(api_key_env) if api_key_env else None
-    gw = Gateway(AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), key, max_body, check_timeout, threads)
+    gw = Gateway(AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), key, max_body, check_timeout, threads, pace)
     start_workers(2)
     return gw.app()
 

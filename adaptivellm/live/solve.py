@@ -7,7 +7,7 @@ __all__ = ['Attempt', 'Solution', 'solve_one', 'verdict_of', 'LivePool', 'solve_
 
 # %% ../../nbs/13_solve.ipynb #41649466
 import json, sys, threading, time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -23,6 +23,7 @@ from ..check.sandbox import run_tests, without_isolation
 from ..check.labels import extract_code
 from ..embed.encoder import prompt_list
 from .router import AdaptiveLLM
+from ..selection.pacing import Pacer
 
 # %% ../../nbs/13_solve.ipynb #bc77f369
 @dataclass
@@ -45,6 +46,7 @@ class Solution:
     model: Optional[str] = None    # the model that wrote it
     passed: Optional[bool] = None  # whether it passed the example tests; None when there were none
     attempts: list = field(default_factory=list)
+    lam: Optional[float] = None    # the cost weight λ a paced budget chose the chain at (`05e_pacing`); None otherwise
     @property
     def usd(self) -> float: return sum(a.usd for a in self.attempts)
     @property
@@ -161,18 +163,36 @@ def solve_iter(prompts:list, # the prompts
                lam:float=None, # or the cost weight λ
                tests:list=None, # per prompt: the caller's tests, or None for the statement's examples
                concurrency:int=8, # prompts in flight
+               pace:bool=False, # move the budget's λ after each prompt by what it cost (`05e_pacing`); each prompt is routed as it starts
                **kwargs # passed to `solve_one` (`check`, sampling parameters)
               ):
     "`(index, Solution)` for each prompt, as soon as it is solved"
     live, tests = pool if isinstance(pool, LivePool) else LivePool(pool), [None] * len(prompts) if tests is None else list(tests)
     if len(tests) != len(prompts): raise ValueError(f"{len(tests)} tests for {len(prompts)} prompts")
     router = router if isinstance(router, AdaptiveLLM) else AdaptiveLLM.load(router)
+    kwargs = dict(no_tests=no_tests_policy(router)) | kwargs
+    if pace: yield from _paced(prompts, router, live, budget, tests, concurrency, kwargs); return
     cs = router.chains(prompts, budget, lam); live.check({m for c in cs for m in c})
     ex = ThreadPoolExecutor(concurrency)
     try:
-        kwargs = dict(no_tests=no_tests_policy(router)) | kwargs
         futs = {ex.submit(solve_one, p, c, live, t, **kwargs): i for i, (p, c, t) in enumerate(zip(prompts, cs, tests))}
         for f in as_completed(futs): yield futs[f], f.result()
+    finally: ex.shutdown(wait=False, cancel_futures=True)
+
+def _paced(prompts, router, live, budget, tests, concurrency, kwargs):
+    "`solve_iter` with a `Pacer`: each prompt routed at the λ of the moment it starts; each solution's cost, escalations included, moves λ"
+    if budget is None: raise ValueError("pacing needs a budget (USD per 1,000 prompts)")
+    pacer, (ex, pending, todo) = Pacer(budget, (router.cascade or router.selector).lam_for_budget(budget)), (ThreadPoolExecutor(concurrency), {}, iter(range(len(prompts))))
+    live.check(router.models)
+    try:
+        while True:
+            for i in todo if len(pending) < concurrency else ():
+                pending[ex.submit(solve_one, prompts[i], router.chains([prompts[i]], lam=pacer.lam)[0], live, tests[i], **kwargs)] = i, pacer.lam
+                if len(pending) == concurrency: break
+            if not pending: return
+            for f in wait(pending, return_when=FIRST_COMPLETED).done:
+                (i, lam), s = pending.pop(f), f.result()
+                s.lam = lam; pacer.observe(1000 * s.usd); yield i, s
     finally: ex.shutdown(wait=False, cancel_futures=True)
 
 # %% ../../nbs/13_solve.ipynb #1838906d
@@ -208,12 +228,13 @@ def solve_cli(prompt:str, # the task, or - to read JSON lines {"id", "prompt", "
               max_tokens:int=2048, # output-token limit of every call
               temperature:float=0., # sampling temperature of every call
               no_isolation:bool=False, # check programs without the OS layer, on purpose (a warning); without it, an error where the layer is unavailable
+              pace:bool=False, # with --budget and -: move λ after each prompt by what it cost (`05e_pacing`)
              ):
     "Answer coding tasks live: route, call, check on the examples, escalate"
     if not router or not pool: raise SystemExit("adaptivellm solve: --router DIR and --pool FILE are required")
     if no_isolation: without_isolation()
     jobs = _batch_jobs(sys.stdin, tests, out) if prompt == "-" else None  # bad input fails before anything loads
-    r, live, kw = AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), dict(max_tokens=max_tokens, temperature=temperature)
+    r, live, kw = AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), dict(max_tokens=max_tokens, temperature=temperature, pace=pace)
     if jobs is not None: return _solve_batch(jobs, r, live, budget, lam, out, concurrency, **kw)
     s = solve(prompt, r, live, budget, lam, None if tests is None else [Path(tests).read_text(encoding="utf-8")], progress=False, **kw)[0]
     print(json.dumps(s.to_dict(), ensure_ascii=False))
