@@ -3,7 +3,7 @@
 The official `openai` client talks to it unchanged; 100 concurrent requests each get exactly their own
 answer; errors come back in OpenAI's shape (400, 401, 413, 502); a wrong cheap answer fails the statement's examples
 and escalates to the right one; `--workers 2` runs two gateway processes on one port."""
-import contextlib, json, os, socket, subprocess, sys, time
+import contextlib, os, socket, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx, numpy as np, openai, pytest
@@ -144,3 +144,24 @@ def test_serve_paces_a_budget_by_what_its_requests_cost(small_router, tmp_path):
     for lam, nxt, cost in zip(lams, lams[1:], spent):  # each request moves λ by its own cost: up when dearer than the budget
         assert (nxt > lam) == (cost > budget) or nxt in (1e-3, 1e3)
     assert np.mean(spent) > budget and lams[-1] > lams[0]
+
+
+def test_metrics_count_what_the_responses_say(gateway):
+    "GET /metrics, parsed by prometheus_client's own parser, moves by exactly the calls, escalations and USD the responses report"
+    from prometheus_client.parser import text_string_to_metric_families
+    url, fake = gateway
+    def totals():
+        r = httpx.get(f"{url.removesuffix('/v1')}/metrics", headers={"Authorization": f"Bearer {KEY}"})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        fams = {f.name: f for f in text_string_to_metric_families(r.text)}
+        return {n: sum(s.value for s in fams[n].samples if s.name == n + "_total") if n in fams else 0.0
+                for n in ("adaptivellm_requests", "adaptivellm_calls", "adaptivellm_escalations", "adaptivellm_spend_usd")}
+    before = totals()
+    got = [_client(url).chat.completions.create(model=m, messages=[{"role": "user", "content": humaneval_prompt(HUMANEVAL[f"HumanEval/{i}"])}]).model_extra
+           for i, m in enumerate(["adaptivellm", "adaptivellm@0.3", "Yi-Coder-1.5B-Chat"] * 3)]
+    after = totals()
+    assert after["adaptivellm_requests"] - before["adaptivellm_requests"] == 9
+    assert after["adaptivellm_calls"] - before["adaptivellm_calls"] == sum(len(g["attempts"]) for g in got)
+    assert after["adaptivellm_escalations"] - before["adaptivellm_escalations"] == sum(len(g["attempts"]) - 1 for g in got)
+    assert after["adaptivellm_spend_usd"] - before["adaptivellm_spend_usd"] == pytest.approx(sum(a["usd"] for g in got for a in g["attempts"]), rel=1e-9)
+    assert httpx.get(f"{url.removesuffix('/v1')}/metrics").status_code == 401  # the key, as for every route

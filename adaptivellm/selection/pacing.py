@@ -47,8 +47,9 @@ def realised(self:Pacer) -> float:
 class Pacers:
     "One `Pacer` per (budget, caller), made on first use from `start(budget)` -> λ; safe to use from several threads"
     def __init__(self, start, # budget (USD per 1,000 requests) -> the λ a new pacer starts at
+                 max_pacers:int=1000, # at most this many (budget, caller) pairs: a caller cannot grow the memory without bound
                  **settings): # `Pacer` settings (`eta`, `err_max`, ...)
-        self.start, self.settings, self.pacers, self._lock = start, settings, {}, threading.Lock()
+        self.start, self.max_pacers, self.settings, self.pacers, self._lock = start, max_pacers, settings, {}, threading.Lock()
     def lam(self, budget:float, caller:str="") -> float:
         "The current λ of (budget, caller)"
         with self._lock: return self._get(budget, caller).lam
@@ -56,5 +57,7 @@ class Pacers:
         "Count one request's cost (USD per 1,000 requests) for (budget, caller); the new λ"
         with self._lock: return self._get(budget, caller).observe(cost)
     def _get(self, budget, caller) -> Pacer:
-        if (budget, caller) not in self.pacers: self.pacers[budget, caller] = Pacer(budget, self.start(budget), **self.settings)
+        if (budget, caller) not in self.pacers:
+            if len(self.pacers) >= self.max_pacers: raise ValueError(f"already pacing {self.max_pacers} budgets and callers: use one of the budgets in use")
+            self.pacers[budget, caller] = Pacer(budget, self.start(budget), **self.settings)
         return self.pacers[budget, caller]
