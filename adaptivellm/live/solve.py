@@ -182,13 +182,14 @@ def solve_iter(prompts:list, # the prompts
 def _paced(prompts, router, live, budget, tests, concurrency, kwargs):
     "`solve_iter` with a `Pacer`: each prompt routed at the λ of the moment it starts; each solution's cost, escalations included, moves λ"
     if budget is None: raise ValueError("pacing needs a budget (USD per 1,000 prompts)")
-    pacer, (ex, pending, todo) = Pacer(budget, (router.cascade or router.selector).lam_for_budget(budget)), (ThreadPoolExecutor(concurrency), {}, iter(range(len(prompts))))
+    pacer = Pacer(budget, (router.cascade or router.selector).lam_for_budget(budget))
+    ex, pending, todo = ThreadPoolExecutor(concurrency), {}, list(range(len(prompts)))[::-1]
     live.check(router.models)
     try:
         while True:
-            for i in todo if len(pending) < concurrency else ():
+            while todo and len(pending) < concurrency:  # start prompts, each at the λ of now
+                i = todo.pop()
                 pending[ex.submit(solve_one, prompts[i], router.chains([prompts[i]], lam=pacer.lam)[0], live, tests[i], **kwargs)] = i, pacer.lam
-                if len(pending) == concurrency: break
             if not pending: return
             for f in wait(pending, return_when=FIRST_COMPLETED).done:
                 (i, lam), s = pending.pop(f), f.result()
