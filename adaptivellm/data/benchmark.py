@@ -191,9 +191,9 @@ def _read_pool_outcomes(data_dir:Path, pool:list, pool_path=None):
     every, common = set().union(*by_model.values()), set.intersection(*map(set, by_model.values()))
     lacks = {m: sorted(every - set(recs), key=problem_sort_key) for m, recs in by_model.items() if every - set(recs)}
     if not common: raise BenchmarkError(pool_path or data_dir, None, None, f"no problem has outcomes from every pool model ({', '.join(lacks)} lack some)")
-    problems, rows = {}, []
+    problems, rows, kept = {}, [], sorted(common, key=problem_sort_key)
     for m, recs in by_model.items():
-        for pid in sorted(common, key=problem_sort_key):
+        for pid in kept:
             prompt, hd, row = recs[pid]
             if pid not in problems or math.isnan(problems[pid][1]): problems[pid] = (prompt, hd)
             rows.append(dict(problem_id=pid, model=m, **row))

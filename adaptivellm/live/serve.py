@@ -61,7 +61,9 @@ def answer(self:Gateway, req:dict, # a request checked by `_parse`
         with self._route_lock: chain = self.router.chains([prompt], **point)[0]
     except ValueError as e: raise APIError(400, f"model {name!r}: {e}", "model_not_found", "model") from None
     sol = solve_one(prompt, chain, self.live, messages=req["messages"], check=CheckSettings(timeout=self.check_timeout), no_tests=no_tests_policy(self.router), **req["params"])
-    if budget is not None: sol.lam = point["lam"]; self.pacers.observe(budget, caller, 1000 * sol.usd)  # escalations included
+    if budget is not None:
+        sol.lam = point["lam"]
+        self.pacers.observe(budget, caller, 1000 * sol.usd)  # escalations included
     return sol
 
 # %% ../../nbs/14_serve.ipynb #e3f0803d

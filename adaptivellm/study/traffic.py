@@ -74,10 +74,10 @@ def hindsight_pass(t:Traffic, # the traffic
                    spend:float, # USD per 1,000 requests to match
                   ) -> float:
     "pass@1 of the static router on the stream with its λ re-set in hindsight to spend `spend`: the λ sweep, interpolated between neighbouring λ"
-    Pe, Ce, rows = t.est_p[order], t.est_c[order], np.arange(len(order))
+    Pe, Ce, P, C, rows = t.est_p[order], t.est_c[order], t.passed[order], t.cost[order], np.arange(len(order))
     chosen = [utility_argmax(Pe, Ce, lam) for lam in FINE_LAMS[::-1]]   # from the dearest λ to 0: spend rises
-    cost = np.maximum.accumulate([t.cost[order][rows, j].mean() for j in chosen])
-    return float(np.interp(spend, cost, [t.passed[order][rows, j].mean() for j in chosen]))
+    cost = np.maximum.accumulate([C[rows, j].mean() for j in chosen])
+    return float(np.interp(spend, cost, [P[rows, j].mean() for j in chosen]))
 
 # %% ../../nbs/17_traffic.ipynb #4da6556f
 def traffic_table(streams:dict, # `traffic_streams`
@@ -94,8 +94,9 @@ def traffic_table(streams:dict, # `traffic_streams`
         for B in budgets:
             for s in range(orders):
                 order = np.random.default_rng([seed, s]).integers(0, len(t.ids), n)
-                st, pa = (replay_stream(t, order, B, pace=False).iloc[int(warmup * n):], replay_stream(t, order, B, **settings).iloc[int(warmup * n):])
-                tail, free = order[int(warmup * n):], _free_spend(t, order[int(warmup * n):])
+                w = int(warmup * n)
+                st, pa = replay_stream(t, order, B, pace=False).iloc[w:], replay_stream(t, order, B, **settings).iloc[w:]
+                tail, free = order[w:], _free_spend(t, order[w:])
                 rows.append(dict(traffic=kind, benchmark=b, budget=B, stream=s, binds=free > B, static_spend=st.usd_per_1k.mean() / B,
                                  paced_spend=pa.usd_per_1k.mean() / B, static_pass=st["pass@1"].mean(), paced_pass=pa["pass@1"].mean(),
                                  hindsight_pass=hindsight_pass(t, tail, pa.usd_per_1k.mean())))
