@@ -28,6 +28,7 @@ min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 ray_requirements = shlex.split(cfg.get('ray_requirements', ''))  # optional: `pip install -e ".[ray]"` (in `dev` too)
+postgres_requirements = shlex.split(cfg.get('postgres_requirements', ''))  # optional: `pip install -e ".[postgres]"`, a PostgreSQL trace store (in `dev` too)
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -43,7 +44,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements + ray_requirements, 'ray': ray_requirements},
+    extras_require={'dev': dev_requirements + ray_requirements + postgres_requirements, 'ray': ray_requirements, 'postgres': postgres_requirements},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),

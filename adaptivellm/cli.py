@@ -25,6 +25,8 @@ COMMANDS = {
     "gate": "adaptivellm.check.gate:gate",
     "solve": "adaptivellm.live.solve:solve_cli",
     "serve": "adaptivellm.live.serve:serve",
+    "report": "adaptivellm.study.spend:report",
+    "adapt": "adaptivellm.study.explore:adapt",
 }
 
 # %% ../nbs/10_cli.ipynb #d282cfa1

@@ -12,7 +12,11 @@ Trains a small router (MiniLM, no fine-tuning, 60 problems; `--runtime static` f
 unless --router names a saved one. The figures
 depend on the machine's load, printed beside them: other jobs on the same cores slow every figure.
 
-    python benchmarks/serve.py [--router DIR | --runtime torch|static] [--workers N] [--n 300] [--n32 1000] [--json FILE]
+With `--store sqlite` (a new SQLite file), `--store postgresql` (a PostgreSQL server started here with `pgserver`) or
+`--store URL`, the gateway writes every request's trace to that store (`serve --store`) before it answers: the
+overhead then includes the store's transaction.
+
+    python benchmarks/serve.py [--router DIR | --runtime torch|static] [--workers N] [--store sqlite|postgresql|URL] [--n 300] [--n32 1000] [--json FILE]
 """
 import argparse, asyncio, json, os, socket, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -42,15 +46,24 @@ def _start(cmd, env=None):
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
 
-def _gateway(router, pool, port, workers):
+def _gateway(router, pool, port, workers, store=None):
     proc = _start([sys.executable, "-c", "from adaptivellm.cli import main; raise SystemExit(main())", "serve",
-                   "--router", str(router), "--pool", str(pool), "--port", str(port), "--workers", str(workers)])
+                   "--router", str(router), "--pool", str(pool), "--port", str(port), "--workers", str(workers), *(["--store", store] if store else [])])
     for _ in range(1200):
         if proc.poll() is not None: raise SystemExit(f"serve exited: {proc.stderr.read()}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 200: return proc
         except httpx.TransportError: time.sleep(0.1)
     raise SystemExit("serve did not start")
+
+
+def _store(kind):
+    "(the --store argument of serve, the pgserver to stop or None) for this script's --store"
+    if kind in (None, "sqlite"): return (str(Path(tempfile.mkdtemp())/"traces.db") if kind else None), None
+    if kind != "postgresql": return kind, None
+    import pgserver
+    srv = pgserver.get_server(Path(tempfile.mkdtemp()), cleanup_mode="stop")
+    return srv.get_uri(), srv
 
 
 async def _one(client, model, prompt):
@@ -90,15 +103,16 @@ def main():
     ap.add_argument("--runtime", default="torch", choices=["torch", "static"], help="the encoder runtime of the router trained here (without --router)")
     ap.add_argument("--workers", type=int, default=1, help="gateway processes (serve --workers)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--store", help="trace store: sqlite (a new file), postgresql (a server started here) or a URL")
     a = ap.parse_args()
-    router = _router(a.router, a.runtime)
+    router, (store, pg) = _router(a.router, a.runtime), _store(a.store)
     fake = _start([sys.executable, str(ROOT/"tests"/"fakeopenai.py")])
     url_up = fake.stdout.readline().strip()
     pool = Path(tempfile.mkdtemp())/"pool.json"
     pool.write_text(json.dumps([{"name": m.name, "price_per_mtok": m.price_per_mtok, "base_url": url_up,
                                  "model": "instant" if m.name == PASS_MODEL else "right"} for m in PAPER_POOL]))
     with socket.socket() as s: s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-    gw = _gateway(router, pool, port, a.workers)
+    gw = _gateway(router, pool, port, a.workers, store)
     url, load0 = f"http://127.0.0.1:{port}/v1", os.getloadavg()
     he = [humaneval_prompt(p) for p in HUMANEVAL.values()]
     try:
@@ -108,10 +122,11 @@ def main():
                 _report("adaptivellm", 32, *asyncio.run(_run(url, "adaptivellm", (he * 4)[:min(a.n32, 4 * 164)], 32)))]
     finally:
         gw.terminate(); fake.terminate()
+        if pg: pg.cleanup()
     load1 = os.getloadavg()
-    print(f"gateway: {a.workers} process(es); router encoder runtime: {a.runtime if not a.router else 'as saved'}")
+    print(f"gateway: {a.workers} process(es); router encoder runtime: {a.runtime if not a.router else 'as saved'}; trace store: {a.store or 'none'}")
     print(f"load average (1, 5, 15 min) before {tuple(round(x, 2) for x in load0)}, after {tuple(round(x, 2) for x in load1)}; {os.cpu_count()} CPUs")
-    if a.json: Path(a.json).write_text(json.dumps(dict(rows=rows, load_before=load0, load_after=load1, cpus=os.cpu_count()), indent=1))
+    if a.json: Path(a.json).write_text(json.dumps(dict(rows=rows, store=a.store, load_before=load0, load_after=load1, cpus=os.cpu_count()), indent=1))
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def fit(self:CascadeRouter, F, # training problems x route features (`route_feat
     "Fit the length lines, keep the training replays; leave-one-out estimates for budgets, and each setting's leave-one-out AIQ in `cv_report`; returns self"
     F, P, C = _chain_targets(self, F, table)
     g, z = format_codes(F), F[:, N_STATEMENT - 1].astype(np.float64)
-    self.train_E, self.train_g, self.train_P, self.train_C = unit_rows(F[:, N_STATEMENT:]), g, P, C
+    self.train_E, self.train_g, self.train_z, self.train_P, self.train_C = unit_rows(F[:, N_STATEMENT:]), g, z, P, C
     looP, looC = self._fit_lines(g, z, P, C)
     single = [i for i, l in enumerate(self.models) if CHAIN_SEP not in l] or list(range(P.shape[1]))
     span = (C.mean(0)[single].min(), max(C.mean(0)[single].max(), C.mean(0)[single].min() + 1e-9))
@@ -201,7 +201,7 @@ _ARRAYS = ("train_E", "train_g", "train_P", "train_C", "len_mean", "len_sd", "li
 
 @patch
 def state(self:CascadeRouter, folder:Path) -> dict:
-    for k in _ARRAYS: save_array(folder, k, getattr(self, k))
+    for k in (*_ARRAYS, "train_z"): save_array(folder, k, getattr(self, k))
     self._save_oof(folder)
     return dict(models=self.models, dim=self.dim, k=self.k, mix=self.mix, ks=list(self.ks), mixes=list(self.mixes), ridge=self.ridge,
                 lam=self.lam, no_tests=self.no_tests, cv_report=self.cv_report)
@@ -212,5 +212,6 @@ def from_state(cls:CascadeRouter, folder:Path, meta:dict):
     r.models, r.dim, r.cv_report = meta["models"], meta["dim"], meta["cv_report"]
     r.ks, r.mixes = tuple(meta.get("ks", [r.k])), tuple(meta.get("mixes", [r.mix]))  # 0.2 saved the one k and mix it chose
     for k in _ARRAYS: setattr(r, k, load_array(folder, k))
+    r.train_z = load_array(folder, "train_z") if (folder/"train_z.npy").exists() else None  # saved from 0.8.0 on (`adapt` needs it)
     r._load_oof(folder)
     return r

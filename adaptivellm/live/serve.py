@@ -20,8 +20,9 @@ from ..check.sandbox import start_workers, without_isolation
 from ..check.labels import extract_code
 from ..check.examples import CheckSettings
 from .router import AdaptiveLLM
-from .solve import LivePool, Solution, no_tests_policy, solve_one
+from .solve import Explorer, LivePool, Solution, no_tests_policy, solve_one
 from ..selection.pacing import Pacers
+from .store import TraceStore
 
 # %% ../../nbs/14_serve.ipynb #6c228b0a
 class Gateway:
@@ -33,11 +34,14 @@ class Gateway:
                  check_timeout:float=5., # seconds a sandboxed example check may take
                  threads:int=8, # requests worked on at once (model calls, routing, checks); the rest wait their turn
                  pace:bool=False, # move each budget's λ by what its requests cost (`Pacers`: one per budget and API key)
+                 store:TraceStore=None, # keep every request's trace there; paced budgets too, shared by every gateway on the store
+                 explore:str=None, # MODEL:SHARE: try pool model MODEL first on that share of routed requests (`Explorer`, `13_solve`)
                 ):
         live.check(router.models)
         fitted = router.cascade or router.selector
         if pace and not hasattr(fitted, "lam_for_budget"): raise ValueError(f"pacing needs a cost-aware router: {router!r} has none")
-        self.pacers, self.metrics = Pacers(fitted.lam_for_budget) if pace else None, None  # metrics: made with the HTTP app
+        self.pacers = None if not pace else Pacers(fitted.lam_for_budget) if store is None else store.pace(fitted.lam_for_budget)
+        self.store, self.metrics, self.explore = store, None, Explorer.parse(explore, live)  # metrics: made with the HTTP app
         self.threads = threads  # few threads: many would fight over the GIL with the event loop
         router.encoder.cache_dir = None  # clients' prompts are not written to the embedding cache on disk
         self.router, self.live, self.api_key, self.max_body, self.check_timeout = router, live, api_key, max_body, check_timeout
@@ -47,24 +51,34 @@ class Gateway:
 @patch
 def answer(self:Gateway, req:dict, # a request checked by `_parse`
            caller:str="", # who asks (a hash of the API key): paced budgets are kept per caller
+           request_id:str=None, # the completion's id, for the trace; a new one when None
           ) -> Solution:
-    "The solution for one request: a pool model's answer as it is, else the cascade's"
+    "The solution for one request (a pool model's answer as it is, else the cascade's), counted: its budget's λ moved, its trace stored"
+    t0 = time.perf_counter()
+    sol, prompt, budget = self._solve(req, caller)
+    if self.store is not None:  # the trace, and the paced budget's move, in one transaction
+        self.store.keep(prompt, sol, budget, req["model"], caller, request_id or _completion_id(), time.perf_counter() - t0)
+    elif sol.lam is not None: self.pacers.observe(budget, caller, 1000 * sol.usd)  # escalations included
+    return sol
+
+@patch
+def _solve(self:Gateway, req:dict, caller:str) -> tuple:
+    "The solution for one request, the prompt routed (None for a pool model asked by name) and the budget asked for"
     if (name := req["model"]) in self.live.specs:
         text, a = self.live.call(name, req["messages"], **req["params"])
-        return Solution(text, None if text is None else extract_code(text), name, None, [a])
+        return Solution(text, None if text is None else extract_code(text), name, None, [a]), None, None
     if name != "adaptivellm" and not name.startswith("adaptivellm@"):
         raise APIError(400, f"unknown model {name!r}: use adaptivellm, adaptivellm@<usd> or one of {list(self.live.specs)}", "model_not_found", "model")
     point, prompt = _operating_point(name), _user_text(req["messages"])
-    budget = point.get("budget") if self.pacers is not None else None
+    budget = point.get("budget")
     try:
-        if budget is not None: point = dict(lam=self.pacers.lam(budget, caller))
+        if budget is not None and self.pacers is not None: point = dict(lam=self.pacers.lam(budget, caller))
         with self._route_lock: chain = self.router.chains([prompt], **point)[0]
+        if self.explore: chain = self.explore(chain)
     except ValueError as e: raise APIError(400, f"model {name!r}: {e}", "model_not_found", "model") from None
     sol = solve_one(prompt, chain, self.live, messages=req["messages"], check=CheckSettings(timeout=self.check_timeout), no_tests=no_tests_policy(self.router), **req["params"])
-    if budget is not None:
-        sol.lam = point["lam"]
-        self.pacers.observe(budget, caller, 1000 * sol.usd)  # escalations included
-    return sol
+    sol.lam = point.get("lam")
+    return sol, prompt, budget
 
 # %% ../../nbs/14_serve.ipynb #e3f0803d
 def _user_text(messages:list) -> str:
@@ -84,14 +98,17 @@ def _operating_point(model:str) -> dict:
 
 # %% ../../nbs/14_serve.ipynb #7d9ec146
 def completion(sol:Solution, # a solution with an answer
-               requested:str # the model name the client asked for
+               requested:str, # the model name the client asked for
+               request_id:str=None, # the completion's id; a new one when None
               ) -> dict:
     "`sol` as an OpenAI chat completion, with the attempts trace"
     i, o = sol.tokens
-    return {"id": f"chatcmpl-{secrets.token_hex(12)}", "object": "chat.completion", "created": int(time.time()), "model": sol.model,
+    return {"id": request_id or _completion_id(), "object": "chat.completion", "created": int(time.time()), "model": sol.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": sol.answer}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o},
             "attempts": [asdict(a) for a in sol.attempts], "adaptivellm": {"requested": requested, "passed": sol.passed, "usd": sol.usd, "lam": sol.lam}}
+
+def _completion_id() -> str: return f"chatcmpl-{secrets.token_hex(12)}"
 
 def _sse(c:dict):
     "The completion `c` as server-sent `chat.completion.chunk` events: the answer, then the finish with usage and trace"
@@ -122,12 +139,12 @@ async def chat(self:Gateway, request:Request, # the HTTP request (Starlette's)
     if not hasattr(self, "_limiter"): self._limiter = anyio.CapacityLimiter(self.threads)  # bound to the running event loop
     auth = request.headers.get("authorization", "")
     caller = hashlib.sha256(auth.encode()).hexdigest()[:16] if auth else ""   # pacers are kept per API key, never the key itself
-    t0 = time.perf_counter()
-    sol = await anyio.to_thread.run_sync(self.answer, req, caller, limiter=self._limiter)
+    t0, rid = time.perf_counter(), _completion_id()
+    sol = await anyio.to_thread.run_sync(self.answer, req, caller, rid, limiter=self._limiter)
     self.metrics.record(req["model"], sol, time.perf_counter() - t0)
     if sol.answer is None:
         raise APIError(502, "every model in the chain failed: " + "; ".join(f"{a.model}: {a.error}" for a in sol.attempts), "upstream_failed", kind="upstream_error")
-    c = completion(sol, req["model"])
+    c = completion(sol, req["model"], rid)
     return StreamingResponse(_sse(c), media_type="text/event-stream") if req["stream"] else JSONResponse(c)
 
 # %% ../../nbs/14_serve.ipynb #9d5e114a
@@ -233,13 +250,16 @@ def serve(router:str=None, # folder of a saved router (required)
           threads:int=8, # requests worked on at once per process; more wait in line
           workers:int=1, # gateway processes on this port (each loads the router)
           no_isolation:bool=False, # check programs without the OS layer, on purpose (a warning); without it, an error where the layer is unavailable
-          pace:bool=False, # move each budget's λ by what its requests cost, per budget and API key (`05e_pacing`; kept in each process's memory)
+          pace:bool=False, # move each budget's λ by what its requests cost, per budget and API key (`05e_pacing`; in each process's memory without --store)
+          store:str=None, # keep every request's trace, and the paced budgets, in this SQLite file or postgresql:// URL (`14a_store`)
+          store_prompts:bool=False, # keep each prompt's text in its trace (what `adaptivellm adapt` learns from)
+          explore:str=None, # MODEL:SHARE: try pool model MODEL first on that share of routed requests (`13_solve`)
          ):
     "Serve a router as an OpenAI-compatible endpoint that routes, checks and escalates"
     import uvicorn
     if not router or not pool: raise SystemExit("adaptivellm serve: --router DIR and --pool FILE are required")
     if api_key_env and not os.environ.get(api_key_env): raise SystemExit(f"adaptivellm serve: ${api_key_env} is unset; refusing to serve without the key it names")
-    settings = dict(router=router, pool=pool, api_key_env=api_key_env, max_body=max_body, timeout=timeout, check_timeout=check_timeout, threads=threads, no_isolation=no_isolation, pace=pace)
+    settings = dict(router=router, pool=pool, api_key_env=api_key_env, max_body=max_body, timeout=timeout, check_timeout=check_timeout, threads=threads, no_isolation=no_isolation, pace=pace, store=store, store_prompts=store_prompts, explore=explore)
     app = _gateway_app(**settings) if workers == 1 else "adaptivellm.live.serve:_app_from_env"
     os.environ["ADAPTIVELLM_SERVE"] = json.dumps(settings)  # read by each of several processes
     names = ", ".join(m.name for m in load_pool(pool))
@@ -247,11 +267,13 @@ def serve(router:str=None, # folder of a saved router (required)
     uvicorn.run(app, host=host, port=port, log_level="warning", workers=workers, factory=workers > 1)
 
 # %% ../../nbs/14_serve.ipynb #c2989ca7
-def _gateway_app(router:str, pool:str, api_key_env:str|None, max_body:int, timeout:float, check_timeout:float, threads:int, no_isolation:bool=False, pace:bool=False):
+def _gateway_app(router:str, pool:str, api_key_env:str|None, max_body:int, timeout:float, check_timeout:float, threads:int, no_isolation:bool=False, pace:bool=False,
+                 store:str=None, store_prompts:bool=False, explore:str=None):
     "The FastAPI app of one gateway process, built from `serve`'s settings, with two warm sandbox workers started"
     if no_isolation: without_isolation()
     key = os.environ.get(api_key_env) if api_key_env else None
-    gw = Gateway(AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), key, max_body, check_timeout, threads, pace)
+    traces = TraceStore(store, keep_prompts=store_prompts) if store else None
+    gw = Gateway(AdaptiveLLM.load(router), LivePool(pool, timeout=timeout), key, max_body, check_timeout, threads, pace, traces, explore)
     start_workers(2)
     return gw.app()
 

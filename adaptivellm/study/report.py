@@ -76,6 +76,9 @@ def results_markdown(res:dict, # what `results.json` holds
             md_table(aiq_rows(res["aiq"]), ["method", "AIQ", "gap closed"])]
     if res.get("cascade"): out += ["## Execution-gated cascade: cost with input tokens (worst case) and models called, mean [95% CI]\n",
                                    md_table(res["cascade"], ["method", "pass@1", "usd_per_1k", "usd_per_1k_worst", "calls"])]
+    if lobo := res.get("held_out_benchmarks"):
+        out += [f"## One benchmark as the traffic, held out of training: the router of chains fitted on the others, static λ and paced; mean of {lobo[0]['streams']} streams of {lobo[0]['requests']} requests, over their last 75%\n",
+                md_table(lobo, ["benchmark", "budget", "static_pass", "paced_pass", "hindsight_pass", "static_usd_per_1k", "paced_usd_per_1k"])]
     out += [f"![{f}]({f})\n" for f in figures]
     return "\n".join(out)
 

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ROW_KEYS', 'SWEEP_LAMS', 'GRIDS', 'OWN_FAMILIES', 'CHAIN_ROUTERS', 'default_budgets', 'lam_sweep', 'extra_routers',
            'family_aiq', 'evaluate_split', 'cascade_fixed_chains', 'cascade_split', 'cascade_results', 'worst_case',
-           'plot_frontier_figure', 'plot_per_group', 'aggregate', 'run_reproduce', 'reproduce']
+           'held_out_benchmarks', 'plot_frontier_figure', 'plot_per_group', 'aggregate', 'run_reproduce', 'reproduce']
 
 # %% ../../nbs/08_reproduce.ipynb #8236ab82
 import copy, json, math, os, sys, warnings
@@ -35,6 +35,7 @@ from ..check.gate import read_verdicts, pool_verdicts
 from ..cascade.replay import replay_data, replay_table, price_ordered_chains, chain_label, evaluate_chains, CHAIN_SEP
 from ..cascade.chains import route_features, CascadeRouter, ChainLookup
 from .answer_aware import AnswerAwareCascade, failure_buckets, sample_replays
+from .traffic import traffic_streams, traffic_table
 
 # %% ../../nbs/08_reproduce.ipynb #0e50b5a3
 def default_budgets(bench, # a `Benchmark`
@@ -247,15 +248,21 @@ def cascade_results(bench, # a `Benchmark`
                     verdicts=None, # the gate's verdicts (a frame, as `pool_verdicts` gives) or a verdicts file; the shipped verdicts when None
                    ) -> list:
     "`cascade_split` on every split, side by side: rows, λ-sweep points and AIQ; an empty list, with a warning, when there is nothing to replay"
-    try: v = verdicts if isinstance(verdicts, pd.DataFrame) else read_verdicts(verdicts); data = replay_data(bench, verdicts=v)
-    except (FileNotFoundError, ValueError) as e: warnings.warn(f"no cascade rows: {e}"); return []
-    table = replay_table(bench, data)
-    if not any(CHAIN_SEP in l for l in table["pass@1"].columns): warnings.warn("no cascade rows: no gate verdicts for this pool's models"); return []
+    if (got := _chain_inputs(bench, X0, verdicts)) is None: return []
+    v, data, table, F = got
     fixed, prompts = [ch for ch in cascade_fixed_chains(bench) if chain_label(ch) in table["pass@1"].columns], bench.problems.prompt.loc[data.ids]
-    F = pd.DataFrame(route_features(X0.loc[data.ids], prompts), index=data.ids)
     aware = dict(data=data, verdicts=v, n_examples=[len(example_tests(p)) for p in prompts], replays=sample_replays(data, list(table["pass@1"].columns)))
     with ThreadPoolExecutor(usable_cores()) as pool:  # each split is independent: side by side changes no number
         return list(pool.map(lambda s: cascade_split(table, F, *s, budgets, fixed, aware), splits))
+
+# %% ../../nbs/08_reproduce.ipynb #c4ebeed0
+def _chain_inputs(bench, X0:pd.DataFrame, verdicts=None):
+    "(verdicts, replay arrays, chain table, route features) of the routers of chains; None, with a warning, when there is nothing to replay"
+    try: v = verdicts if isinstance(verdicts, pd.DataFrame) else read_verdicts(verdicts); data = replay_data(bench, verdicts=v)
+    except (FileNotFoundError, ValueError) as e: warnings.warn(f"no cascade rows: {e}"); return None
+    table = replay_table(bench, data)
+    if not any(CHAIN_SEP in l for l in table["pass@1"].columns): warnings.warn("no cascade rows: no gate verdicts for this pool's models"); return None
+    return v, data, table, pd.DataFrame(route_features(X0.loc[data.ids], bench.problems.prompt.loc[data.ids]), index=data.ids)
 
 # %% ../../nbs/08_reproduce.ipynb #3d543c3a
 def worst_case(results:list, # `cascade_results` of the repeated splits
@@ -265,6 +272,24 @@ def worst_case(results:list, # `cascade_results` of the repeated splits
     for c in results:
         for r in c["rows"]: by.setdefault(r["method"], []).append(r)
     return [{"method": m, **{k: mean_ci([r[k] for r in rs]) for k in ("pass@1", "usd_per_1k", "usd_per_1k_worst", "calls")}} for m, rs in by.items()]
+
+# %% ../../nbs/08_reproduce.ipynb #114857ac
+def held_out_benchmarks(bench, # a `Benchmark` of two or more benchmarks
+                        X0:pd.DataFrame, # embeddings of every prompt by the un-tuned encoder
+                        budgets:list, # USD per 1,000 requests
+                        verdicts=None, # as in `cascade_results`
+                        orders:int=5, # random streams per benchmark and budget
+                        n:int=1000, # requests per stream
+                        seed:int=0, # seed of the streams
+                       ) -> list:
+    "Per held-out benchmark and budget: the router of chains fitted on the others, static and paced, on streams of its problems (`traffic_table`)"
+    if bench.problems.benchmark.nunique() < 2 or (got := _chain_inputs(bench, X0, verdicts)) is None: return []
+    _, _, table, F = got
+    streams = {k: t for k, t in traffic_streams(F, table, bench.problems.benchmark).items() if k[0] == "unseen"}
+    t = traffic_table(streams, budgets, orders, n, seed=seed)
+    t = t.assign(static_usd_per_1k=t.static_spend * t.budget, paced_usd_per_1k=t.paced_spend * t.budget)
+    cols = ["static_pass", "paced_pass", "hindsight_pass", "static_usd_per_1k", "paced_usd_per_1k"]
+    return t.groupby(["benchmark", "budget"], sort=False)[cols].mean().reset_index().assign(streams=orders, requests=n).to_dict("records")
 
 # %% ../../nbs/08_reproduce.ipynb #8d236978
 def plot_frontier_figure(bench, # a `Benchmark`
@@ -377,12 +402,13 @@ def run_reproduce(bench, # a `Benchmark`
         main, te = _paper_split_result(bench, X0, enc, budgets, ft, quick, timings, mine)
         reps = _repeated(bench, X0, enc, budgets, ft, quick, splits, min(finetune_splits, splits), seed, timings, mine)
         with _stage(timings, "cascade"): casc = cascade_results(bench, X0, budgets, ([paper_split(bench)] if main else []) + stratified_splits(bench, splits, 0.3, seed), judged)
+        with _stage(timings, "held-out benchmarks"): lobo = held_out_benchmarks(bench, X0, budgets, judged, **(dict(orders=2, n=300) if quick else {}), seed=seed)
     for r, c in zip(([main] if main else []) + reps, casc): r["rows"] += c["rows"]; r["points"] |= c["points"]; r["aiq"] |= c["aiq"]
     rows, aiqs = aggregate(reps)
     res = dict(data=str(bench.data_dir), backbone=enc.backbone_name, device=enc.device, budgets=budgets, finetune_splits=min(finetune_splits, splits),
                paper_split=None if main is None else main["rows"], repeated={"n_splits": splits, "rows": rows}, aiq=aiqs,
                paper_split_aiq=None if main is None else main["aiq"], timings=timings)
-    res["cascade"], res["provenance"] = worst_case(casc[1:] if main else casc) or None, stamp
+    res["cascade"], res["held_out_benchmarks"], res["provenance"] = worst_case(casc[1:] if main else casc) or None, lobo or None, stamp
     res["problems"] = dict(n=len(bench.problems), pool=bench.models, coverage=bench.coverage, published_test=len(te) if main else None,
                            verdicts=[str(f) for f in verdicts or []])
     res["settings"] = dict(encoder=encoder, levels=levels, finetune=finetune, quick=quick, seed=seed,
