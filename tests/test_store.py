@@ -72,13 +72,13 @@ def _check_two_gateways(results, store, n):
 
 
 def test_two_gateways_on_one_postgres_store_one_killed_mid_stream(small_router, postgres, tmp_path):
-    _check_two_gateways(two_gateways(small_router, postgres, tmp_path, n=300), TraceStore(postgres), 300)   # 1,000: benchmarks/store.py
+    _check_two_gateways(two_gateways(small_router, postgres, tmp_path, n=120), TraceStore(postgres), 120)   # 1,000: benchmarks/store.py
 
 
 def test_two_gateways_on_one_sqlite_store_one_killed_mid_stream_then_report(small_router, tmp_path):
     "The same on one SQLite file; then `adaptivellm report --store` summarises it and draws the figure, and `adapt` refuses a router without chains"
     db = str(tmp_path/"traces.db")
-    _check_two_gateways(two_gateways(small_router, db, tmp_path, n=150), TraceStore(db), 150)
+    _check_two_gateways(two_gateways(small_router, db, tmp_path, n=80), TraceStore(db), 80)
     traced = len(TraceStore(db).requests())
     res = run_cli("report", "--store", db, "--figure", tmp_path/"spend.png", "--bins", "3")
     summary = res.stdout.split("## summary")[1].split("##")[0]
