@@ -1,17 +1,17 @@
 """The trace store (`14a_store`) on a real PostgreSQL server that the suite starts itself (`pgserver`: PostgreSQL 16
-from PyPI, no system service, a Unix socket, no network), and two gateway processes sharing one store while one of them
-is killed mid-stream, on PostgreSQL and on SQLite."""
-import hashlib, math, os
+from PyPI, no system service, a Unix socket, no network); two gateway processes sharing one PostgreSQL store while one
+of them is killed mid-stream, then `adaptivellm report` and `adapt` on it; two processes pacing one budget in one
+SQLite file."""
+import hashlib, math, os, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from gateways import KEY, two_gateways
 
 from adaptivellm.check.examples import Verdict
 from adaptivellm.live.solve import Attempt, Solution
 from adaptivellm.live.store import TraceStore, request_trace
-from adaptivellm.selection.pacing import Pacer
 
 CALLER = hashlib.sha256(f"Bearer {KEY}".encode()).hexdigest()[:16]
 
@@ -71,21 +71,38 @@ def _check_two_gateways(results, store, n):
     print(f"{len(answered)} of {n} answered, {len(rows)} traces; spend over the last 75%: {tail:.3f} USD per 1,000 ({tail / 0.2:.2f} of the budget)")
 
 
-def test_two_gateways_on_one_postgres_store_one_killed_mid_stream(small_router, postgres, tmp_path):
-    _check_two_gateways(two_gateways(small_router, postgres, tmp_path, n=120), TraceStore(postgres), 120)   # 1,000: benchmarks/store.py
-
-
-def test_two_gateways_on_one_sqlite_store_one_killed_mid_stream_then_report(small_router, tmp_path):
-    "The same on one SQLite file; then `adaptivellm report --store` summarises it and draws the figure, and `adapt` refuses a router without chains"
-    db = str(tmp_path/"traces.db")
-    _check_two_gateways(two_gateways(small_router, db, tmp_path, n=80), TraceStore(db), 80)
-    traced = len(TraceStore(db).requests())
-    res = run_cli("report", "--store", db, "--figure", tmp_path/"spend.png", "--bins", "3")
+def test_two_gateways_on_one_postgres_store_one_killed_mid_stream_then_report(small_router, postgres, tmp_path):
+    "Then `adaptivellm report --store` summarises the store and draws the figure, and `adapt` refuses a router without chains"
+    _check_two_gateways(two_gateways(small_router, postgres, tmp_path, n=100), TraceStore(postgres), 100)   # 1,000: benchmarks/store.py
+    traced = len(TraceStore(postgres).requests())
+    res = run_cli("report", "--store", postgres, "--figure", tmp_path/"spend.png", "--bins", "3")
     summary = res.stdout.split("## summary")[1].split("##")[0]
     assert next(l for l in summary.splitlines() if l.startswith("0.2")).split()[1] == str(traced) and "## models" in res.stdout and "## spend" in res.stdout
     assert (tmp_path/"spend.png").stat().st_size > 1000
     bad = run_cli("report", "--store", tmp_path/"none.db", check=False)
     assert bad.returncode == 1 and "no request recorded" in bad.stderr
-    bad = run_cli("adapt", "--store", db, "--router", small_router, "--out", tmp_path/"r2", check=False)
+    bad = run_cli("adapt", "--store", postgres, "--router", small_router, "--out", tmp_path/"r2", check=False)
     assert bad.returncode == 1 and "--cascade" in bad.stderr and not (tmp_path/"r2").exists()
 
+
+_WRITER = """
+import sys
+from adaptivellm.check.examples import Verdict
+from adaptivellm.live.solve import Attempt, Solution
+from adaptivellm.live.store import TraceStore, request_trace
+store, tag = TraceStore(sys.argv[1]).pace(lambda b: 0.5), sys.argv[2]
+sol = Solution("ok", "ok", "big", True, [Attempt("big", Verdict.PASS, 10, 5, 3e-4, 0.1)], lam=0.5, chain=["big"])
+for i in range(300): store.record(request_trace(f"{tag}-{i}", "adaptivellm@0.2", "def f():\\n    pass\\n", sol, "c", 0.2))
+"""
+
+
+def test_two_processes_pace_one_budget_in_one_sqlite_file(tmp_path):
+    "Two processes recording paced requests into one SQLite file at once: each request moved the one λ exactly once"
+    db = str(tmp_path/"traces.db")
+    TraceStore(db)   # the tables, before the race
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, db, tag], env={**os.environ, "PYTHONPATH": str(ROOT)}) for tag in "ab"]
+    assert [p.wait(120) for p in procs] == [0, 0]
+    store = TraceStore(db)
+    p = store.pacers()
+    assert len(store.requests()) == 600 and p.requests.tolist() == [600] and p.spent[0] == pytest.approx(600 * 0.3)
+    assert p.lam[0] == pytest.approx(0.5 * math.exp(0.02 * 0.5 * 600))   # 600 steps of the same error: none lost
