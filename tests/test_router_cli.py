@@ -2,7 +2,7 @@
 import json, shutil
 
 import pytest
-from conftest import run_cli
+from conftest import bare_data_folder, run_cli
 
 from adaptivellm.data.benchmark import load_benchmark
 from adaptivellm.live.router import AdaptiveLLM
@@ -47,14 +47,15 @@ def test_route_bad_stdin_names_the_line(trained):
     assert res.returncode == 2 and "<stdin>, line 2, field 'prompt'" in res.stderr
 
 
-def test_custom_three_model_pool_trains_and_routes(data_dir, tmp_path):
-    pool = [{"name": "Qwen2.5-Coder-1.5B-Instruct", "price_per_mtok": 0.14}, {"name": "deepseek-coder-v2-lite-instruct", "price_per_mtok": 0.72},
-            {"name": "Qwen2.5-Coder-32B-Instruct", "price_per_mtok": 1.26}]
+def test_custom_pool_trains_and_routes(tmp_path):
+    "A pool file that keeps two of a data folder's three models, at its own prices (a small folder: the choice of models is what is tested)"
+    data = bare_data_folder(tmp_path/"data")
+    pool = [{"name": "tiny", "price_per_mtok": 0.2}, {"name": "big", "price_per_mtok": 3.0}]
     (tmp_path/"pool.json").write_text(json.dumps(pool))
-    out = tmp_path/"router3"
-    run_cli("train", "--data", data_dir, "--pool", tmp_path/"pool.json", "--encoder", "minilm", "--no-finetune", "--selector", "paper", "--out", out)
+    out = tmp_path/"router2"
+    run_cli("train", "--data", data, "--pool", tmp_path/"pool.json", "--split", "all", "--encoder", "minilm", "--no-finetune", "--selector", "paper", "--out", out)
     meta = json.loads((out/"router.json").read_text())
-    assert [m["name"] for m in meta["pool"]] == [m["name"] for m in pool]
+    assert [(m["name"], m["price_per_mtok"]) for m in meta["pool"]] == [(m["name"], m["price_per_mtok"]) for m in pool]
     chosen = run_cli("route", "--router", out, "Write a function that returns the sum of a list.").stdout.strip()
     assert chosen in {m["name"] for m in pool}
     res = run_cli("route", "--router", out, "--budget", "0.1", "x", check=False)

@@ -17,7 +17,9 @@ class Pacer:
     budget:float            # USD per 1,000 requests
     lam:float               # the current λ; start it at the fitted one (`lam_for_budget`)
     eta:float = 0.02        # step on log λ per request, per unit of relative overspend
-    err_max:float = 3.0     # the relative overspend of one request counts at most this much
+    err_max:float = 10.0    # the relative overspend of one request counts at most this much
+    settle:int = 0          # 0: the step is η throughout; N > 0: it shrinks as η·N/(N + requests), down to `eta_min`
+    eta_min:float = 0.005
     lam_min:float = 1e-3    # bounds of λ: those of the λ grid `LAMS`
     lam_max:float = 1e3
     requests:int = 0        # requests observed
@@ -34,7 +36,8 @@ def observe(self:Pacer, cost:float # what one request cost, escalations included
     "Count the request's cost and move λ; the new λ"
     if not (cost >= 0 and math.isfinite(cost)): raise ValueError(f"cost must be a non-negative number, got {cost}")
     err = min(max((cost - self.budget) / self.budget, -1.0), self.err_max)
-    self.lam = min(max(self.lam * math.exp(self.eta * err), self.lam_min), self.lam_max)
+    step = max(self.eta_min, self.eta * self.settle / (self.settle + self.requests)) if self.settle else self.eta
+    self.lam = min(max(self.lam * math.exp(step * err), self.lam_min), self.lam_max)
     self.requests, self.spent = self.requests + 1, self.spent + cost
     return self.lam
 

@@ -1,0 +1,56 @@
+"""The pacing rules on other random streams than the page's (not a test).
+
+`17_traffic` measures three pacing rules on one seed of random streams: the constant step with the error clipped at
+3 (the rule before 0.8.1), the default (clipped at 10) and the settling step (`settle=100`, `eta=0.04`). A single
+stream can fall more or less than 0.01 below the hindsight λ by luck, so this script repeats the page's three
+measurements on several seeds of streams: every benchmark as the traffic, seen and unseen, at both report budgets,
+5 streams of 1,000 requests each; the 10 repeated splits' test problems in a random order; and the changing mix
+(HumanEval, CodeContests, LeetCode, HumanEval, 600 requests each). Prints one row per rule and seed.
+
+    python benchmarks/pacing.py [--seeds 0 1 2 3] [--json FILE]
+"""
+import argparse, json, warnings
+import pandas as pd
+from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.embed.encoder import PromptEncoder
+from adaptivellm.cascade.chains import route_features
+from adaptivellm.cascade.replay import replay_table
+from adaptivellm.difficulty.score import stratified_splits
+from adaptivellm.study.reproduce import default_budgets
+from adaptivellm.study.traffic import traffic_streams, traffic_table, mixed_traffic, changing_mix
+
+RULES = {"clip 3 (before 0.8.1)": dict(err_max=3.0), "default (clip 10)": {}, "settle 100": dict(eta=0.04, settle=100)}
+SEGMENTS = ["HumanEval", "CodeContests", "LeetCode", "HumanEval"]
+
+
+def measure(streams, F, table, splits, budgets, seed, **settings) -> dict:
+    "The page's row of one rule (`rule_row` in `17_traffic`), on the streams of one seed"
+    r, m = traffic_table(streams, budgets, seed=seed, **settings), mixed_traffic(F, table, splits, budgets, seed=seed, **settings)
+    c = changing_mix(streams, SEGMENTS, budgets, seed=seed, **settings)
+    gap, b, cb = r.paced_pass - r.hindsight_pass, r[r.binds], c[c.binds]
+    row = {"binding streams": len(b), "spend, lowest": b.paced_spend.min(), "spend, highest": b.paced_spend.max(),
+           "gap, mean": gap.mean(), "gap, worst": gap.min(), "streams > 0.01 below": int((gap < -0.01).sum())}
+    for B, g in m.groupby("budget"):
+        row[f"mixed {B}: pass@1 moved"], row[f"mixed {B}: spend moved"] = (g.paced_pass - g.static_pass).mean(), (g.paced_spend / g.static_spend - 1).mean()
+    return row | {"changing mix, lowest": cb.spend.min(), "changing mix, highest": cb.spend.max()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    ap.add_argument("--json", help="also write the rows here")
+    a = ap.parse_args(argv)
+    bench = load_benchmark(verbose=False)
+    prompts = list(bench.problems.prompt)
+    X = PromptEncoder("minilm").encode(prompts)
+    with warnings.catch_warnings(): warnings.simplefilter("ignore"); table = replay_table(bench)
+    F = pd.DataFrame(route_features(X, prompts), index=bench.problems.index).loc[table["pass@1"].index]
+    streams, budgets, splits = traffic_streams(F, table, bench.problems.benchmark), default_budgets(bench), stratified_splits(bench, 10, 0.3, 0)
+    rows = [dict(rule=name, seed=s, **measure(streams, F, table, splits, budgets, s, **kw)) for name in RULES for s in a.seeds for kw in [RULES[name]]]
+    out = pd.DataFrame(rows)
+    with pd.option_context("display.width", 250, "display.max_columns", 30): print(out.round(4).to_string(index=False))
+    if a.json:
+        with open(a.json, "w") as f: json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__": main()
