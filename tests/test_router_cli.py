@@ -5,7 +5,7 @@ import pytest
 from conftest import bare_data_folder, run_cli
 
 from adaptivellm.data.benchmark import load_benchmark
-from adaptivellm.live.router import AdaptiveLLM
+from adaptivellm.live.router import AdaptiveLLM, RouterFolderError
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +33,23 @@ def test_route_in_new_process_matches_in_process(trained, data_dir):
     assert single == router.select(prompts[0])[0].model
 
 
-@pytest.mark.parametrize("rel", ["router.json", "encoder/model.safetensors", "encoder/tokenizer.json", "selector/meta.json", "manifest.sha256"])
-def test_route_refuses_a_changed_byte(trained, tmp_path, rel):
+def _tampered(trained, tmp_path, rel):
+    "A copy of the saved router with one byte of `rel` flipped"
     copy = tmp_path/"router"
     shutil.copytree(trained, copy)
     b = bytearray((copy/rel).read_bytes()); b[len(b)//2] ^= 0x20; (copy/rel).write_bytes(bytes(b))
-    res = run_cli("route", "--router", copy, "def f(): pass", check=False)
-    assert res.returncode != 0 and ("changed after saving" in res.stderr or "manifest" in res.stderr)
+    return copy
+
+
+@pytest.mark.parametrize("rel", ["router.json", "encoder/model.safetensors", "encoder/tokenizer.json", "selector/meta.json", "manifest.sha256"])
+def test_load_refuses_a_changed_byte(trained, tmp_path, rel):
+    with pytest.raises(RouterFolderError, match="changed after saving"): AdaptiveLLM.load(_tampered(trained, tmp_path, rel))
+
+
+def test_route_refuses_a_changed_byte(trained, tmp_path):
+    "The command line says so and exits non-zero (one file: the check is `load`'s, tested on every file above)"
+    res = run_cli("route", "--router", _tampered(trained, tmp_path, "encoder/model.safetensors"), "def f(): pass", check=False)
+    assert res.returncode != 0 and "changed after saving" in res.stderr
 
 
 def test_route_bad_stdin_names_the_line(trained):
