@@ -23,10 +23,17 @@ def pytest_sessionstart(session):
         pytest.exit(f"CI: the replication data is missing: no Result/ folder at {DATA} (set $ADAPTIVELLM_DATA or put ../shared beside the checkout)", returncode=1)
 
 
+# The modules that train a router or start servers, longest first: run first, so that under `-n 2` the short tests
+# fill the end of the run instead of one worker waiting on a long module alone (the order of the others is kept)
+LONG_MODULES = ["test_router_cli", "test_new_model_cli", "test_plugin_cli", "test_store", "test_serve", "test_solve", "test_cascade_cli"]
+
+
 def pytest_collection_modifyitems(items):
-    "Every test that reads the replication data carries the `data` marker (`pytest -m 'not data'` leaves them out)"
+    "Every test that reads the replication data carries the `data` marker (`pytest -m 'not data'` leaves them out); long modules first"
     for item in items:
         if "data_dir" in getattr(item, "fixturenames", ()): item.add_marker(pytest.mark.data)
+    rank = {m: i for i, m in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))
 
 
 @pytest.fixture(scope="session")

@@ -76,10 +76,11 @@ def hindsight_pass(t:Traffic, # the traffic
                    spend:float, # USD per 1,000 requests to match
                   ) -> float:
     "pass@1 of the static router on the stream with its λ re-set in hindsight to spend `spend`: the λ sweep, interpolated between neighbouring λ"
-    Pe, Ce, P, C, rows = t.est_p[order], t.est_c[order], t.passed[order], t.cost[order], np.arange(len(order))
+    u, n = np.unique(order, return_counts=True)   # each problem once, weighted by how often it came
+    Pe, Ce, P, C, w, rows = t.est_p[u], t.est_c[u], t.passed[u], t.cost[u], n / n.sum(), np.arange(len(u))
     chosen = [utility_argmax(Pe, Ce, lam) for lam in FINE_LAMS[::-1]]   # from the dearest λ to 0: spend rises
-    cost = np.maximum.accumulate([C[rows, j].mean() for j in chosen])
-    return float(np.interp(spend, cost, [P[rows, j].mean() for j in chosen]))
+    cost = np.maximum.accumulate([C[rows, j] @ w for j in chosen])
+    return float(np.interp(spend, cost, [P[rows, j] @ w for j in chosen]))
 
 # %% ../../nbs/17_traffic.ipynb #4da6556f
 def traffic_table(streams:dict, # `traffic_streams`
