@@ -17,22 +17,16 @@ from adaptivellm.cascade.chains import route_features
 from adaptivellm.cascade.replay import replay_table
 from adaptivellm.difficulty.score import stratified_splits
 from adaptivellm.study.reproduce import default_budgets
-from adaptivellm.study.traffic import traffic_streams, traffic_table, mixed_traffic, changing_mix
+from adaptivellm.study.traffic import traffic_streams, traffic_table, mixed_traffic, changing_mix, rule_row
 
 RULES = {"clip 3 (before 0.8.1)": dict(err_max=3.0), "default (clip 10)": {}, "settle 100": dict(eta=0.04, settle=100)}
 SEGMENTS = ["HumanEval", "CodeContests", "LeetCode", "HumanEval"]
 
 
 def measure(streams, F, table, splits, budgets, seed, **settings) -> dict:
-    "The page's row of one rule (`rule_row` in `17_traffic`), on the streams of one seed"
-    r, m = traffic_table(streams, budgets, seed=seed, **settings), mixed_traffic(F, table, splits, budgets, seed=seed, **settings)
-    c = changing_mix(streams, SEGMENTS, budgets, seed=seed, **settings)
-    gap, b, cb = r.paced_pass - r.hindsight_pass, r[r.binds], c[c.binds]
-    row = {"binding streams": len(b), "spend, lowest": b.paced_spend.min(), "spend, highest": b.paced_spend.max(),
-           "gap, mean": gap.mean(), "gap, worst": gap.min(), "streams > 0.01 below": int((gap < -0.01).sum())}
-    for B, g in m.groupby("budget"):
-        row[f"mixed {B}: pass@1 moved"], row[f"mixed {B}: spend moved"] = (g.paced_pass - g.static_pass).mean(), (g.paced_spend / g.static_spend - 1).mean()
-    return row | {"changing mix, lowest": cb.spend.min(), "changing mix, highest": cb.spend.max()}
+    "The page's row of one rule (`rule_row`), on the streams of one seed"
+    return rule_row(traffic_table(streams, budgets, seed=seed, **settings), mixed_traffic(F, table, splits, budgets, seed=seed, **settings),
+                    changing_mix(streams, SEGMENTS, budgets, seed=seed, **settings))
 
 
 def main(argv=None):

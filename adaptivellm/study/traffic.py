@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['Traffic', 'traffic_streams', 'replay_stream', 'plot_spend', 'hindsight_pass', 'traffic_table', 'mixed_traffic',
-           'changing_mix']
+           'changing_mix', 'rule_row']
 
 # %% ../../nbs/17_traffic.ipynb #d387df3b
 from dataclasses import dataclass
@@ -152,4 +152,18 @@ def changing_mix(streams:dict, # `traffic_streams`
                 r = replay_stream(t, order, B, pacer=pacer)
                 rows.append(dict(budget=B, stream=s, segment=k, benchmark=b, binds=_free_spend(t, order[w:]) > B, spend=r.usd_per_1k.iloc[w:].mean() / B))
     return pd.DataFrame(rows)
+
+
+# %% ../../nbs/17_traffic.ipynb #0086584c
+def rule_row(r:pd.DataFrame, # `traffic_table` of the rule
+             m:pd.DataFrame, # `mixed_traffic` of the rule
+             c:pd.DataFrame, # `changing_mix` of the rule
+            ) -> dict:
+    "What one pacing rule does: the binding streams' spend and the gap to hindsight, the mixed traffic's moves, the changing mix's spend"
+    gap, b, cb = r.paced_pass - r.hindsight_pass, r[r.binds], c[c.binds]
+    row = {"spend, lowest": b.paced_spend.min(), "spend, highest": b.paced_spend.max(), "gap, mean": gap.mean(),
+           "gap, worst": gap.min(), "streams > 0.01 below": int((gap < -0.01).sum())}
+    for B, g in m.groupby("budget"):
+        row[f"mixed {B}: pass@1 moved"], row[f"mixed {B}: spend moved"] = (g.paced_pass - g.static_pass).mean(), (g.paced_spend / g.static_spend - 1).mean()
+    return row | {"changing mix, lowest": cb.spend.min(), "changing mix, highest": cb.spend.max()}
 
