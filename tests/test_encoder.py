@@ -12,6 +12,12 @@ from adaptivellm.embed.triplet import TripletFinetuner
 PROMPTS = [f"def f{i}(xs):\n    '''Return the {i}-th smallest element of xs.'''\n" + "    # hint\n" * (i % 5) for i in range(12)]
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path_factory, monkeypatch):
+    "Each test's encoders cache under a folder of its own, never the user's ~/.cache/adaptivellm"
+    monkeypatch.setenv("ADAPTIVELLM_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     return tiny_roberta(tmp_path_factory.mktemp("models")/"codebert-base")

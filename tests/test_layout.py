@@ -25,3 +25,11 @@ def test_the_live_path_loads_no_plotting_and_no_study(module):
     loaded = loaded_by(module)
     assert module in loaded and "adaptivellm.cascade.replay" in loaded
     assert sorted(m for m in loaded if m.split(".")[0] in PLOTTING or m.startswith("adaptivellm.study")) == []
+
+
+@pytest.mark.parametrize("module", ["adaptivellm.live.router", "adaptivellm.study.reproduce"])
+def test_routing_and_the_report_load_no_openai_client(module):
+    "What calls no model (`route`, `train`, `reproduce`) does not import `openai` (about a second per process): `core.client` imports it on first use"
+    loaded = loaded_by(module)
+    assert module in loaded and "adaptivellm.core.client" in loaded
+    assert sorted(m for m in loaded if m.split(".")[0] == "openai") == []

@@ -5,15 +5,21 @@ import pytest
 from conftest import bare_data_folder, run_cli
 
 from adaptivellm.data.benchmark import load_benchmark
+from adaptivellm.selection.cost_aware import FAST_FIT
 from adaptivellm.live.router import AdaptiveLLM, RouterFolderError
 
 
 @pytest.fixture(scope="module")
 def trained(data_dir, tmp_path_factory):
-    "A utility router trained by the CLI on the published split (MiniLM, one fine-tuning step)"
+    "A utility router trained by the CLI on the published split (MiniLM; --quick: one fine-tuning step, the small grid)"
     out = tmp_path_factory.mktemp("r")/"router"
-    run_cli("train", "--data", data_dir, "--encoder", "minilm", "--selector", "utility", "--split", "paper", "--max-steps", "1", "--out", out)
+    run_cli("train", "--data", data_dir, "--encoder", "minilm", "--selector", "utility", "--split", "paper", "--quick", "--out", out)
     return out
+
+
+def test_quick_trains_with_the_small_grid(trained):
+    sel = json.loads((trained/"selector"/"meta.json").read_text())
+    assert (sel["grid"], sel["n_folds"]) == (FAST_FIT["grid"], FAST_FIT["n_folds"])
 
 
 def test_route_in_new_process_matches_in_process(trained, data_dir):

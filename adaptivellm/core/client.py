@@ -7,11 +7,16 @@ __all__ = ['log', 'api_key', 'chat_client', 'status_of', 'is_transient', 'is_fat
 
 # %% ../../nbs/00b_client.ipynb #02ef0ad2
 import logging, os
-import openai
 
 # %% ../../nbs/00b_client.ipynb #6abb2c9b
 log = logging.getLogger(__name__)
 _WARNED = set()  # variables already reported unset
+
+# %% ../../nbs/00b_client.ipynb #9c57c5da
+def _openai():
+    "The `openai` module, imported on first use: importing it takes about a second, which commands that call no model (`route`, `train`) need not spend"
+    import openai
+    return openai
 
 # %% ../../nbs/00b_client.ipynb #26e08324
 def api_key(api_key_env:str="OPENAI_API_KEY" # environment variable holding the key
@@ -29,21 +34,21 @@ def chat_client(base_url:str, # e.g. http://127.0.0.1:8000/v1
                 api_key_env:str="OPENAI_API_KEY", # environment variable holding the API key
                 timeout:float=600., # seconds per try
                 max_retries:int=2, # retries of transient failures (408, 409, 429, 5xx, timeouts), Retry-After honoured
-               ) -> openai.OpenAI:
+               ) -> "openai.OpenAI":
     "The package's OpenAI-compatible client for `base_url`"
-    return openai.OpenAI(base_url=base_url, api_key=api_key(api_key_env), timeout=timeout, max_retries=max_retries)
+    return _openai().OpenAI(base_url=base_url, api_key=api_key(api_key_env), timeout=timeout, max_retries=max_retries)
 
 # %% ../../nbs/00b_client.ipynb #e2cc1cf0
 def status_of(e:Exception # a failure raised by the client
              ) -> int|None:
     "The HTTP status of `e`, None when it never got one (timeout, connection error, other)"
-    return e.status_code if isinstance(e, openai.APIStatusError) else None
+    return e.status_code if isinstance(e, _openai().APIStatusError) else None
 
 def is_transient(e:Exception, # a failure raised by the client
                 ) -> bool:
     "Whether retrying `e` may help: timeouts, connection errors, 408, 409, 429, 5xx"
     s = status_of(e)
-    return isinstance(e, openai.APIConnectionError) or (s is not None and (s in (408, 409, 429) or s >= 500))
+    return isinstance(e, _openai().APIConnectionError) or (s is not None and (s in (408, 409, 429) or s >= 500))
 
 def is_fatal(e:Exception, # a failure raised by the client
             ) -> bool:
@@ -54,8 +59,8 @@ def is_fatal(e:Exception, # a failure raised by the client
 def describe(e:Exception, # a failure raised by the client
             ) -> str:
     "A one-line account of a request's failure"
-    if isinstance(e, openai.APITimeoutError): return "request timed out"
-    if isinstance(e, openai.APIConnectionError): return f"connection error ({e.__cause__ or e})"
+    if isinstance(e, _openai().APITimeoutError): return "request timed out"
+    if isinstance(e, _openai().APIConnectionError): return f"connection error ({e.__cause__ or e})"
     if (s := status_of(e)) is not None: return f"HTTP {s}: {e.message}"
     return f"{type(e).__name__}: {e}"
 

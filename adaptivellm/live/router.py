@@ -23,7 +23,7 @@ from ..embed.triplet import TripletFinetuner
 from ..core.files import BenchmarkError, atomic_write, json_dumps, read_jsonl
 from ..core.machine import package_versions, resolve_device
 from ..selection.selector import PaperSelector, load_selector, selection_targets, selector_class
-from ..selection.cost_aware import UtilitySelector
+from ..selection.cost_aware import FAST_FIT, UtilitySelector
 from ..selection.baselines import KNNSelector, RandomSelector
 from ..cascade.chains import CascadeRouter, ChainLookup, route_features
 from ..cascade.replay import parse_chain, replay_data, replay_table
@@ -258,6 +258,7 @@ def train(out:str=None, # folder to save the router in (required)
           split:str="paper", # train on the published split's training part ("paper") or on every problem ("all")
           no_finetune:bool=False, # skip the triplet fine-tuning of the encoder
           max_steps:int=None, # stop fine-tuning after this many steps (quick runs)
+          quick:bool=False, # a router to try things with, in seconds: one fine-tuning step and the utility selector's small grid (`FAST_FIT`)
           device:str="auto", # where torch runs: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N
           runtime:str="torch", # encoder runtime: torch (the transformer, reference) or static (distilled token vectors, routing in about a millisecond)
           cascade:bool=False, # also fit the execution-gated cascade router (`12a_chain_router`; needs the gate's verdicts)
@@ -270,7 +271,8 @@ def train(out:str=None, # folder to save the router in (required)
     if verdicts and not cascade: raise SystemExit("adaptivellm train: --verdicts is read by the cascade router: add --cascade")
     ids = paper_split(bench)[0] if split == "paper" else None
     t0 = time.perf_counter()
-    router = AdaptiveLLM.fit(bench, ids, encoder=encoder, finetune=not no_finetune, selector=selector, seed=seed, max_steps=max_steps, runtime=runtime, device=device)
+    quick_kw = dict(selector_kwargs=FAST_FIT if selector == "utility" else None, max_steps=max_steps or 1) if quick else dict(max_steps=max_steps)
+    router = AdaptiveLLM.fit(bench, ids, encoder=encoder, finetune=not no_finetune, selector=selector, seed=seed, runtime=runtime, device=device, **quick_kw)
     if cascade: router.fit_cascade(bench, ids, data=replay_data(bench, verdicts=pool_verdicts([verdicts])) if verdicts else None)
     router.save(out)
     print(f"trained {router!r} on {router.info['n_train']} problems in {time.perf_counter()-t0:.0f} s; saved to {out}")
