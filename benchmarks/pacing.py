@@ -1,26 +1,44 @@
 """The pacing rules on other random streams than the page's (not a test).
 
-`17_traffic` measures three pacing rules on one seed of random streams: the constant step with the error clipped at
-3 (the rule before 0.8.1), the default (clipped at 10) and the settling step (`settle=100`, `eta=0.04`). A single
-stream can fall more or less than 0.01 below the hindsight λ by luck, so this script repeats the page's three
-measurements on several seeds of streams: every benchmark as the traffic, seen and unseen, at both report budgets,
-5 streams of 1,000 requests each; the 10 repeated splits' test problems in a random order; and the changing mix
-(HumanEval, CodeContests, LeetCode, HumanEval, 600 requests each). Prints one row per rule and seed.
+`17_traffic` measures three pacing rules on one seed of random streams: the constant step (η = 0.02, the rule of
+0.8.1), the settling step that never starts again (η = 0.04 shrinking as 100/(100 + n), `window=0`), and the default
+(the same, started again when the recent spend is more than 10% off the budget). A single stream can fall more or
+less than 0.01 below the hindsight λ by luck, so this script repeats the page's three measurements on several seeds
+of streams: every benchmark as the traffic, seen and unseen, at both report budgets, 5 streams of 1,000 requests
+each; the 10 repeated splits' test problems in a random order; and the changing mix (HumanEval, CodeContests,
+LeetCode, HumanEval, 600 requests each). Prints one row per rule and seed.
 
-    python benchmarks/pacing.py [--seeds 0 1 2 3] [--json FILE]
+`--more` adds a rule that is not in the package, to show what else was tried: a *dead band*, the constant step
+taken only while the recent spend is more than 5% off the budget.
+
+    python benchmarks/pacing.py [--seeds 0 1 2 3] [--more] [--json FILE]
 """
-import argparse, json, warnings
+import argparse, json, math, warnings
 import pandas as pd
 from adaptivellm.data.benchmark import load_benchmark
 from adaptivellm.embed.encoder import PromptEncoder
 from adaptivellm.cascade.chains import route_features
 from adaptivellm.cascade.replay import replay_table
 from adaptivellm.difficulty.score import stratified_splits
+from adaptivellm.selection.pacing import Pacer
 from adaptivellm.study.reproduce import default_budgets
 from adaptivellm.study.traffic import traffic_streams, traffic_table, mixed_traffic, changing_mix, rule_row
 
-RULES = {"clip 3 (before 0.8.1)": dict(err_max=3.0), "default (clip 10)": {}, "settle 100": dict(eta=0.04, settle=100)}
+RULES = {"constant step (0.8.1)": dict(eta=0.02, settle=0, window=0), "settling, never started again": dict(window=0), "default": {}}
 SEGMENTS = ["HumanEval", "CodeContests", "LeetCode", "HumanEval"]
+
+
+class DeadBand(Pacer):
+    "The constant step, taken only while the recent spend (the pacer's moving mean) is more than `band` off the budget"
+    def observe(self, cost):
+        if self._off_budget(cost):
+            err = min(max((cost - self.budget) / self.budget, -1.0), self.err_max)
+            self.lam = min(max(self.lam * math.exp(self.eta * err), self.lam_min), self.lam_max)
+        self.requests, self.spent = self.requests + 1, self.spent + cost
+        return self.lam
+
+
+MORE = {"dead band (5% of 200)": dict(rule=DeadBand, eta=0.02, band=0.05)}
 
 
 def measure(streams, F, table, splits, budgets, seed, **settings) -> dict:
@@ -32,6 +50,7 @@ def measure(streams, F, table, splits, budgets, seed, **settings) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    ap.add_argument("--more", action="store_true", help="also the dead band, a rule not in the package")
     ap.add_argument("--json", help="also write the rows here")
     a = ap.parse_args(argv)
     bench = load_benchmark(verbose=False)
@@ -40,7 +59,8 @@ def main(argv=None):
     with warnings.catch_warnings(): warnings.simplefilter("ignore"); table = replay_table(bench)
     F = pd.DataFrame(route_features(X, prompts), index=bench.problems.index).loc[table["pass@1"].index]
     streams, budgets, splits = traffic_streams(F, table, bench.problems.benchmark), default_budgets(bench), stratified_splits(bench, 10, 0.3, 0)
-    rows = [dict(rule=name, seed=s, **measure(streams, F, table, splits, budgets, s, **kw)) for name in RULES for s in a.seeds for kw in [RULES[name]]]
+    rules = RULES | (MORE if a.more else {})
+    rows = [dict(rule=name, seed=s, **measure(streams, F, table, splits, budgets, s, **kw)) for name, kw in rules.items() for s in a.seeds]
     out = pd.DataFrame(rows)
     with pd.option_context("display.width", 250, "display.max_columns", 30): print(out.round(4).to_string(index=False))
     if a.json:

@@ -12,6 +12,7 @@ from gateways import KEY, two_gateways
 from adaptivellm.check.examples import Verdict
 from adaptivellm.live.solve import Attempt, Solution
 from adaptivellm.live.store import TraceStore, request_trace
+from adaptivellm.selection.pacing import Pacer
 
 CALLER = hashlib.sha256(f"Bearer {KEY}".encode()).hexdigest()[:16]
 
@@ -45,7 +46,9 @@ def test_postgres_store_keeps_traces_atomically_and_paces_from_many_threads(post
     p = store.pacers()
     assert (len(store.requests()), len(store.attempts())) == (200, 400)
     assert p.requests.tolist() == [200] and p.spent[0] == pytest.approx(200 * 0.3)   # every request moved λ once, none lost
-    assert p.lam[0] == pytest.approx(0.5 * math.exp(0.02 * 0.5 * 200)) and max(lams) == pytest.approx(p.lam[0])
+    one = Pacer(0.2, 0.5)
+    for _ in range(200): one.observe(0.3)
+    assert p.lam[0] == pytest.approx(one.lam, rel=1e-9) and max(lams) == pytest.approx(p.lam[0])
     with pytest.raises(ValueError, match="recorded already"): store.record(_trace(0))
     bad = _trace(999); bad["attempts"][1]["model"] = None   # the second call's row breaks a constraint: nothing of it stays
     with pytest.raises(Exception): store.record(bad)
@@ -70,6 +73,18 @@ def _check_two_gateways(results, store, n):
     tail = rows.usd.iloc[len(rows) // 4:].mean() * 1000
     print(f"{len(answered)} of {n} answered, {len(rows)} traces; spend over the last 75%: {tail:.3f} USD per 1,000 ({tail / 0.2:.2f} of the budget)")
 
+
+
+def test_a_postgres_store_of_0_8_1_gains_the_recent_spend_and_keeps_its_pacers(postgres):
+    import psycopg
+    with psycopg.connect(postgres) as db:   # the pacers table as 0.8.1 made it
+        db.execute("CREATE TABLE pacers (budget DOUBLE PRECISION NOT NULL, caller TEXT NOT NULL, lam DOUBLE PRECISION NOT NULL, "
+                   "requests INTEGER NOT NULL, spent DOUBLE PRECISION NOT NULL, PRIMARY KEY (budget, caller))")
+        db.execute("INSERT INTO pacers VALUES (0.2, 'c', 0.7, 40, 12.0)")
+    store = TraceStore(postgres).pace(lambda b: 0.5)
+    assert store.lam(0.2, "c") == 0.7
+    store.record(_trace(0))
+    assert store.pacers().requests.tolist() == [41] and store.lam(0.2, "c") == pytest.approx(0.7 * math.exp(0.04 * 0.5))
 
 def test_two_gateways_on_one_postgres_store_one_killed_mid_stream_then_report(small_router, postgres, tmp_path):
     "Then `adaptivellm report --store` summarises the store and draws the figure, and `adapt` refuses a router without chains"
@@ -105,4 +120,6 @@ def test_two_processes_pace_one_budget_in_one_sqlite_file(tmp_path):
     store = TraceStore(db)
     p = store.pacers()
     assert len(store.requests()) == 600 and p.requests.tolist() == [600] and p.spent[0] == pytest.approx(600 * 0.3)
-    assert p.lam[0] == pytest.approx(0.5 * math.exp(0.02 * 0.5 * 600))   # 600 steps of the same error: none lost
+    one = Pacer(0.2, 0.5)
+    for _ in range(600): one.observe(0.3)
+    assert p.lam[0] == pytest.approx(one.lam, rel=1e-9)   # 600 steps of the same cost, as in one process: none lost

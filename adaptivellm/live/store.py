@@ -43,8 +43,10 @@ _SCHEMA = (
        model TEXT NOT NULL, verdict TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
        usd DOUBLE PRECISION NOT NULL, seconds DOUBLE PRECISION NOT NULL, error TEXT, PRIMARY KEY (request, pos))""",
     """CREATE TABLE IF NOT EXISTS pacers (budget DOUBLE PRECISION NOT NULL, caller TEXT NOT NULL, lam DOUBLE PRECISION NOT NULL,
-       requests INTEGER NOT NULL, spent DOUBLE PRECISION NOT NULL, PRIMARY KEY (budget, caller))""",
+       requests INTEGER NOT NULL, spent DOUBLE PRECISION NOT NULL, recent DOUBLE PRECISION, since INTEGER NOT NULL DEFAULT 0,
+       PRIMARY KEY (budget, caller))""",
     "CREATE INDEX IF NOT EXISTS requests_at ON requests (at)")
+_ADDED = (("pacers", "recent", "DOUBLE PRECISION"), ("pacers", "since", "INTEGER NOT NULL DEFAULT 0"))  # columns a store of 0.8.1 lacks
 
 # %% ../../nbs/14a_store.ipynb #3b3d9f82
 class TraceStore:
@@ -58,6 +60,8 @@ class TraceStore:
         self._db = _connect_postgres(self.url) if self.kind == "postgresql" else _connect_sqlite(self.url)
         with self._transaction(schema=True) as run:
             for s in _SCHEMA: run(s)
+            for table, column, kind in _ADDED:   # a store made by an earlier version gains them, its rows kept
+                if column not in [d[0] for d in run(f"SELECT * FROM {table} LIMIT 0").description]: run(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     def __repr__(self): return f"TraceStore({self.where!r})"
 
 # %% ../../nbs/14a_store.ipynb #3e7c13d3
@@ -178,10 +182,10 @@ def _observe(self:TraceStore, run, budget:float, caller:str, cost:float) -> floa
     first = Pacer(budget, self.start(budget), **self.settings).lam
     run("INSERT INTO pacers (budget, caller, lam, requests, spent) VALUES (?, ?, ?, 0, 0) ON CONFLICT DO NOTHING", (budget, caller, first))
     lock = " FOR UPDATE" if self.kind == "postgresql" else ""   # SQLite: the transaction holds the write lock already
-    lam, n, spent = run(f"SELECT lam, requests, spent FROM pacers WHERE budget = ? AND caller = ?{lock}", (budget, caller)).fetchone()
-    p = Pacer(budget, lam, requests=n, spent=spent, **self.settings)
+    row = run(f"SELECT lam, requests, spent, recent, since FROM pacers WHERE budget = ? AND caller = ?{lock}", (budget, caller)).fetchone()
+    p = Pacer(budget, row[0], **dict(zip(("requests", "spent", "recent", "since"), row[1:])), **self.settings)
     p.observe(cost)
-    run("UPDATE pacers SET lam = ?, requests = ?, spent = ? WHERE budget = ? AND caller = ?", (p.lam, p.requests, p.spent, budget, caller))
+    run("UPDATE pacers SET lam = ?, requests = ?, spent = ?, recent = ?, since = ? WHERE budget = ? AND caller = ?", (p.lam, p.requests, p.spent, p.recent, p.since, budget, caller))
     return p.lam
 
 @patch

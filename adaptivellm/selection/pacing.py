@@ -16,14 +16,18 @@ class Pacer:
     "The λ of one budget, moved after every request by the request's cost (dual descent in log λ); and the realised spend"
     budget:float            # USD per 1,000 requests
     lam:float               # the current λ; start it at the fitted one (`lam_for_budget`)
-    eta:float = 0.02        # step on log λ per request, per unit of relative overspend
+    eta:float = 0.04        # step on log λ per request, per unit of relative overspend (the first; see `settle`)
     err_max:float = 10.0    # the relative overspend of one request counts at most this much
-    settle:int = 0          # 0: the step is η throughout; N > 0: it shrinks as η·N/(N + requests), down to `eta_min`
+    settle:int = 100        # N > 0: the step shrinks as η·N/(N + n), n the requests since it last started, down to `eta_min`; 0: η throughout
     eta_min:float = 0.005
+    window:int = 200        # requests in the recent spend (a moving mean started at the budget); 0: the step never starts again
+    band:float = 0.1        # the step starts again (n = 0) when the recent spend is more than this share off the budget
     lam_min:float = 1e-3    # bounds of λ: those of the λ grid `LAMS`
     lam_max:float = 1e3
     requests:int = 0        # requests observed
     spent:float = 0.0       # their cost, summed, in USD per 1,000 requests (so spent / requests is the realised spend)
+    recent:float = None     # the recent spend, USD per 1,000 requests (None: not started, the budget)
+    since:int = 0           # n: requests since the step last started
     def __post_init__(self):
         if not (self.budget > 0 and math.isfinite(self.budget)): raise ValueError(f"budget must be a positive number of USD per 1,000 requests, got {self.budget}")
         if not 0 <= self.lam: raise ValueError(f"lam must be >= 0, got {self.lam}")
@@ -36,10 +40,18 @@ def observe(self:Pacer, cost:float # what one request cost, escalations included
     "Count the request's cost and move λ; the new λ"
     if not (cost >= 0 and math.isfinite(cost)): raise ValueError(f"cost must be a non-negative number, got {cost}")
     err = min(max((cost - self.budget) / self.budget, -1.0), self.err_max)
-    step = max(self.eta_min, self.eta * self.settle / (self.settle + self.requests)) if self.settle else self.eta
+    if self.window and self._off_budget(cost) and self.since > self.window: self.since = 0   # at most once per window
+    step = max(self.eta_min, self.eta * self.settle / (self.settle + self.since)) if self.settle else self.eta
     self.lam = min(max(self.lam * math.exp(step * err), self.lam_min), self.lam_max)
-    self.requests, self.spent = self.requests + 1, self.spent + cost
+    self.requests, self.spent, self.since = self.requests + 1, self.spent + cost, self.since + 1
     return self.lam
+
+@patch
+def _off_budget(self:Pacer, cost:float) -> bool:
+    "Count `cost` (clipped as the error is) in the recent spend; whether that is more than `band` off the budget"
+    recent = self.budget if self.recent is None else self.recent
+    self.recent = recent + (min(cost, (1 + self.err_max) * self.budget) - recent) / self.window
+    return abs(self.recent / self.budget - 1) > self.band
 
 @patch(as_prop=True)
 def realised(self:Pacer) -> float:

@@ -46,11 +46,12 @@ def replay_stream(t:Traffic, # the traffic
                   budget:float, # USD per 1,000 requests
                   pace:bool=True, # move λ after each request (`Pacer`); False: the fitted λ throughout
                   pacer:Pacer=None, # go on with this pacer (traffic whose mix changes); None: a new one at the fitted λ
-                  **settings # `Pacer` settings
+                  rule:type=Pacer, # the pacing rule: `Pacer`, or a subclass of one's own with its own `observe`
+                  **settings # settings of `rule`
                  ) -> pd.DataFrame:
     "Per request: the λ used, the chain chosen (a column of the table), its replayed pass@1 and cost"
     lam0 = t.router.lam_for_budget(budget)
-    pacer, rows = pacer or Pacer(budget, lam0, **settings), []
+    pacer, rows = pacer or rule(budget, lam0, **settings), []
     for i in order:
         lam = pacer.lam if pace else lam0
         j = int(utility_argmax(t.est_p[i:i + 1], t.est_c[i:i + 1], lam)[0])
@@ -138,7 +139,8 @@ def changing_mix(streams:dict, # `traffic_streams`
                  orders:int=3, # random streams per budget
                  warmup:float=0.25, # share of each segment left out of its spend
                  seed:int=0, # seed of the streams
-                 **settings # `Pacer` settings
+                 rule:type=Pacer, # the pacing rule (`replay_stream`)
+                 **settings # settings of `rule`
                 ) -> pd.DataFrame:
     "Per budget, stream and segment: the paced spend after `warmup` of the segment as a share of the budget, one pacer throughout"
     rows, w = [], int(warmup * n)
@@ -148,7 +150,7 @@ def changing_mix(streams:dict, # `traffic_streams`
             for k, b in enumerate(segments):
                 t = streams[kind, b]
                 order = rng.integers(0, len(t.ids), n)
-                pacer = pacer or Pacer(B, t.router.lam_for_budget(B), **settings)
+                pacer = pacer or rule(B, t.router.lam_for_budget(B), **settings)
                 r = replay_stream(t, order, B, pacer=pacer)
                 rows.append(dict(budget=B, stream=s, segment=k, benchmark=b, binds=_free_spend(t, order[w:]) > B, spend=r.usd_per_1k.iloc[w:].mean() / B))
     return pd.DataFrame(rows)
