@@ -13,7 +13,7 @@ taken only while the recent spend is more than 5% off the budget.
 
     python benchmarks/pacing.py [--seeds 0 1 2 3] [--more] [--json FILE]
 """
-import argparse, json, math, warnings
+import argparse, json, warnings
 import pandas as pd
 from adaptivellm.data.benchmark import load_benchmark
 from adaptivellm.embed.encoder import PromptEncoder
@@ -30,12 +30,7 @@ SEGMENTS = ["HumanEval", "CodeContests", "LeetCode", "HumanEval"]
 
 class DeadBand(Pacer):
     "The constant step, taken only while the recent spend (the pacer's moving mean) is more than `band` off the budget"
-    def observe(self, cost):
-        if self._off_budget(cost):
-            err = min(max((cost - self.budget) / self.budget, -1.0), self.err_max)
-            self.lam = min(max(self.lam * math.exp(self.eta * err), self.lam_min), self.lam_max)
-        self.requests, self.spent = self.requests + 1, self.spent + cost
-        return self.lam
+    def observe(self, cost): return self._move(cost, self.eta if self._off_budget(cost) else 0.0)
 
 
 MORE = {"dead band (5% of 200)": dict(rule=DeadBand, eta=0.02, band=0.05)}

@@ -39,9 +39,13 @@ def observe(self:Pacer, cost:float # what one request cost, escalations included
            ) -> float:
     "Count the request's cost and move λ; the new λ"
     if not (cost >= 0 and math.isfinite(cost)): raise ValueError(f"cost must be a non-negative number, got {cost}")
-    err = min(max((cost - self.budget) / self.budget, -1.0), self.err_max)
     if self.window and self._off_budget(cost) and self.since > self.window: self.since = 0   # at most once per window
-    step = max(self.eta_min, self.eta * self.settle / (self.settle + self.since)) if self.settle else self.eta
+    return self._move(cost, max(self.eta_min, self.eta * self.settle / (self.settle + self.since)) if self.settle else self.eta)
+
+@patch
+def _move(self:Pacer, cost:float, step:float) -> float:
+    "Move log λ by `step` times the request's clipped relative overspend, within the bounds, and count the request; the new λ"
+    err = min(max((cost - self.budget) / self.budget, -1.0), self.err_max)
     self.lam = min(max(self.lam * math.exp(step * err), self.lam_min), self.lam_max)
     self.requests, self.spent, self.since = self.requests + 1, self.spent + cost, self.since + 1
     return self.lam
